@@ -1,0 +1,56 @@
+// switchboard/request.hpp — one RPC call as a handler sees it.
+//
+// A Request is a cheap handle: copy it into asynchronous continuations. The
+// handler runs on the event-loop thread that owns the calling connection; it must
+// not block (use the returned Future for anything slow).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/json/array.hpp>
+#include <boost/json/value_to.hpp>
+
+#include "switchboard/future.hpp"
+#include "switchboard/publisher.hpp"
+#include "switchboard/session.hpp"
+
+namespace switchboard {
+
+class Request {
+ public:
+  struct Data {
+    std::string method;
+    boost::json::array args;
+    std::optional<std::string> socket_id;
+    Session session;
+    Publisher* publisher;
+  };
+  explicit Request(std::shared_ptr<Data> d) : d_(std::move(d)) {}
+
+  const std::string& method() const { return d_->method; }
+  const boost::json::array& args() const { return d_->args; }
+  // Argument i converted to T; a missing or ill-typed argument throws
+  // RpcError("bad_args"), which the caller receives as an error reply.
+  template <class T>
+  T arg(size_t i) const {
+    if (i >= d_->args.size())
+      throw RpcError("bad_args", "missing argument " + std::to_string(i) + " of " + method());
+    try {
+      return boost::json::value_to<T>(d_->args[i]);
+    } catch (const std::exception&) {
+      throw RpcError("bad_args", "argument " + std::to_string(i) + " of " + method() +
+                                     " has the wrong type");
+    }
+  }
+  Session& session() const { return d_->session; }
+  // The calling connection (browser tab); changes on every page load.
+  const std::optional<std::string>& socket_id() const { return d_->socket_id; }
+  Publisher& publish() const { return *d_->publisher; }
+
+ private:
+  std::shared_ptr<Data> d_;
+};
+
+}  // namespace switchboard

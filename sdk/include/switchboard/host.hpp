@@ -1,0 +1,34 @@
+// switchboard/host.hpp — a plugin's view of the host: the only calls a plugin
+// makes into the server. A thin, copyable wrapper over switchboard_host; every
+// method may be called from any plugin thread until stop() returns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "switchboard/abi.h"
+
+namespace switchboard {
+
+class Host {
+ public:
+  explicit Host(const switchboard_host* host) : host_(host) {}
+
+  // One message from the bus. Copies the bytes; returns at once. Per bus topic,
+  // call from one thread at a time in broker order.
+  void deliver(std::string_view bytes) const {
+    host_->deliver(host_->ctx, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  }
+  void log(switchboard_log_level level, const std::string& message) const {
+    host_->log(host_->ctx, level, message.c_str());
+  }
+  void report_state(switchboard_state state, const std::string& detail = {}) const {
+    host_->report_state(host_->ctx, state, detail.c_str());
+  }
+
+ private:
+  const switchboard_host* host_;  // owned by the host; valid until destroy
+};
+
+}  // namespace switchboard

@@ -1,0 +1,63 @@
+// switchboard/session_store.hpp — the SessionStore interface.
+//
+// A session record is a user id (or none), a set of channel names and free-form
+// data (key -> JSON text). Every operation is asynchronous: it returns at once and
+// calls its completion exactly once, from any thread, possibly before returning.
+// Every operation on an existing session refreshes its sliding TTL.
+//
+// Concurrent writers (two servers changing one session at the same time) must not
+// lose updates: add_channels / remove_channels are atomic set operations.
+//
+// Threading: start, stop and the operations are called from one host control
+// thread, never concurrently. After stop() returns no completion arrives; a store
+// must complete (with kUnavailable) anything pending when it stops.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "switchboard/status.hpp"
+
+namespace switchboard {
+
+struct SessionRecord {
+  std::optional<std::string> user_id;
+  std::vector<std::string> channels;                         // no duplicates
+  std::vector<std::pair<std::string, std::string>> data;     // key -> JSON text
+};
+
+// Completion: status, and the record after the operation when status is ok
+// (nullptr for remove).
+using StoreCallback = std::function<void(Status, const SessionRecord*)>;
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+
+  virtual Status start() = 0;
+  virtual void stop() = 0;
+
+  virtual void create_session(std::string_view id, int64_t ttl_ms, StoreCallback done) = 0;
+  virtual void load(std::string_view id, int64_t ttl_ms, StoreCallback done) = 0;
+  // kLimit (and no change) if the set would exceed max_channels.
+  virtual void add_channels(std::string_view id, const std::vector<std::string>& names,
+                            uint32_t max_channels, int64_t ttl_ms, StoreCallback done) = 0;
+  virtual void remove_channels(std::string_view id, const std::vector<std::string>& names,
+                               int64_t ttl_ms, StoreCallback done) = 0;
+  virtual void clear_channels(std::string_view id, int64_t ttl_ms, StoreCallback done) = 0;
+  // nullopt signs out.
+  virtual void set_user(std::string_view id, const std::optional<std::string>& user,
+                        int64_t ttl_ms, StoreCallback done) = 0;
+  // nullopt deletes the key; otherwise value_json is one complete JSON value.
+  virtual void set_data(std::string_view id, std::string_view key,
+                        const std::optional<std::string>& value_json, int64_t ttl_ms,
+                        StoreCallback done) = 0;
+  virtual void remove(std::string_view id, StoreCallback done) = 0;
+};
+
+}  // namespace switchboard
