@@ -256,6 +256,15 @@ const switchboard_store_vtable* store_table() {
   }
 }
 
+template <class T, class S>
+constexpr uint32_t capabilities() {
+  uint32_t caps = 0;
+  if constexpr (!std::is_void_v<T>)
+    caps |= static_cast<uint32_t>(SWITCHBOARD_CAP_TRANSPORT) | static_cast<uint32_t>(SWITCHBOARD_CAP_SELF_ECHO);
+  if constexpr (!std::is_void_v<S>) caps |= static_cast<uint32_t>(SWITCHBOARD_CAP_SESSION_STORE);
+  return caps;
+}
+
 template <size_t N>
 std::vector<switchboard_config_key> c_keys(const ConfigKey (&keys)[N]) {
   std::vector<switchboard_config_key> out;
@@ -286,8 +295,7 @@ inline constexpr ConfigKey kNoConfig[] = {{nullptr, SWITCHBOARD_CONFIG_STRING, n
         SWITCHBOARD_ABI_MINOR,                                                                   \
         NAME,                                                                                    \
         VERSION,                                                                                 \
-        (std::is_void_v<TRANSPORT> ? 0u : SWITCHBOARD_CAP_TRANSPORT | SWITCHBOARD_CAP_SELF_ECHO) | \
-            (std::is_void_v<STORE> ? 0u : SWITCHBOARD_CAP_SESSION_STORE),                        \
+        ::switchboard::detail::capabilities<TRANSPORT, STORE>(),                                \
         keys.empty() ? nullptr : keys.data(),                                                    \
         keys.size(),                                                                             \
         ::switchboard::detail::transport_table<TRANSPORT>(),                                    \

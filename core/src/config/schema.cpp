@@ -1,0 +1,127 @@
+#include "config/schema.hpp"
+
+namespace switchboard::config {
+
+const std::vector<SectionSpec>& core_schema() {
+  using T = switchboard_config_type;
+  static const std::vector<SectionSpec> schema = {
+      {"server",
+       "The HTTP/WebSocket listener.",
+       {
+           {"listen", T::SWITCHBOARD_CONFIG_STRING, "0.0.0.0:8080", false,
+            "Address and port to listen on (HOST:PORT; port 0 picks a free port)."},
+           {"threads", T::SWITCHBOARD_CONFIG_STRING, "auto", false,
+            "Event-loop threads; `auto` = one per core."},
+           {"allowed_origins", T::SWITCHBOARD_CONFIG_STRING_LIST, "[]", false,
+            "Origins allowed to open a WebSocket, e.g. `http://localhost:8080`; `*` allows any. "
+            "Same-origin (Origin host equals Host) and requests without Origin are always allowed."},
+           {"static_dir", T::SWITCHBOARD_CONFIG_STRING, "", false,
+            "Folder served as static files at `/` (empty: none)."},
+           {"handshake_timeout", T::SWITCHBOARD_CONFIG_DURATION, "10s", false,
+            "Deadline for an HTTP request's headers and the WebSocket upgrade (slowloris guard)."},
+           {"idle_timeout", T::SWITCHBOARD_CONFIG_DURATION, "30s", false,
+            "A silent WebSocket is pinged at half this and closed when nothing arrives by it."},
+           {"shutdown_timeout", T::SWITCHBOARD_CONFIG_DURATION, "5s", false,
+            "On SIGINT/SIGTERM, how long to wait for clients to take the 1001 close."},
+       }},
+      {"session",
+       "Sessions: the cookie and the store that keeps userId, channels and data.",
+       {
+           {"store", T::SWITCHBOARD_CONFIG_STRING, "memory", false,
+            "Session store plugin name (`memory`, or any plugin in plugins.dir)."},
+           {"cookie", T::SWITCHBOARD_CONFIG_STRING, "sb.sid", false, "Session cookie name."},
+           {"ttl", T::SWITCHBOARD_CONFIG_DURATION, "7d", false,
+            "Sliding lifetime of an unused session."},
+           {"secret", T::SWITCHBOARD_CONFIG_STRING, "", false,
+            "Key for the session routing hash on the bus; servers sharing a bus need the same "
+            "one. Empty: random per process (fine for one process)."},
+       }},
+      {"transport",
+       "The bus between server processes.",
+       {
+           {"use", T::SWITCHBOARD_CONFIG_STRING, "memory", false,
+            "Transport plugin name (`memory`, or any plugin in plugins.dir)."},
+       }},
+      {"plugins",
+       "Where plugins are found.",
+       {
+           {"dir", T::SWITCHBOARD_CONFIG_STRING, "", false,
+            "Plugins directory; empty = `plugins/` beside the executable, then "
+            "`../lib/switchboard/plugins`."},
+       }},
+      {"limits",
+       "Bounds on everything that can grow (each exceeded bound is an error the client sees).",
+       {
+           {"max_message_bytes", T::SWITCHBOARD_CONFIG_INT, "65536", false,
+            "Largest client WebSocket message, fragments included (close 1009)."},
+           {"send_queue_bytes", T::SWITCHBOARD_CONFIG_INT, "1048576", false,
+            "Per-connection outbound queue bound; a slower reader is disconnected (1013)."},
+           {"channels_per_session", T::SWITCHBOARD_CONFIG_INT, "1024", false,
+            "Most channels one session may be in (`limit_exceeded`)."},
+           {"channel_name_bytes", T::SWITCHBOARD_CONFIG_INT, "1024", false,
+            "Longest channel name in bytes (`invalid_channel`)."},
+           {"user_id_bytes", T::SWITCHBOARD_CONFIG_INT, "256", false, "Longest user id in bytes."},
+           {"rpc_per_second", T::SWITCHBOARD_CONFIG_INT, "100", false,
+            "RPC calls per second per connection (token bucket, burst of one second)."},
+           {"max_connections", T::SWITCHBOARD_CONFIG_INT, "10000", false,
+            "Open WebSocket connections per process (503 beyond)."},
+           {"max_connections_per_ip", T::SWITCHBOARD_CONFIG_INT, "1000", false,
+            "Open WebSocket connections per client IP (503 beyond)."},
+           {"json_max_depth", T::SWITCHBOARD_CONFIG_INT, "32", false,
+            "Deepest JSON nesting accepted from clients and the bus."},
+           {"max_bus_message_bytes", T::SWITCHBOARD_CONFIG_INT, "1048576", false,
+            "Largest message taken from the bus; larger ones are counted and dropped."},
+       }},
+      {"log",
+       "Logging to stderr.",
+       {
+           {"level", T::SWITCHBOARD_CONFIG_STRING, "info", false, "debug | info | warn | error"},
+       }},
+  };
+  return schema;
+}
+
+SectionSpec plugin_section(const switchboard_plugin& plugin) {
+  SectionSpec s{plugin.name, std::string("Settings of the `") + plugin.name + "` plugin.", {}};
+  for (size_t i = 0; i < plugin.config_key_count; ++i) {
+    const auto& k = plugin.config_keys[i];
+    KeySpec spec;
+    spec.key = k.key ? k.key : "";
+    spec.type = static_cast<switchboard_config_type>(k.type);
+    spec.required = k.default_value == nullptr;
+    spec.default_value = k.default_value ? k.default_value : "";
+    spec.doc = k.doc ? k.doc : "";
+    s.keys.push_back(std::move(spec));
+  }
+  return s;
+}
+
+const char* type_name(switchboard_config_type t) {
+  switch (t) {
+    case SWITCHBOARD_CONFIG_STRING: return "string";
+    case SWITCHBOARD_CONFIG_INT: return "integer";
+    case SWITCHBOARD_CONFIG_BOOL: return "boolean";
+    case SWITCHBOARD_CONFIG_DURATION: return "duration";
+    case SWITCHBOARD_CONFIG_STRING_LIST: return "list of strings";
+  }
+  return "?";
+}
+
+std::string reference_markdown(const std::vector<SectionSpec>& sections) {
+  std::string out;
+  for (const auto& s : sections) {
+    out += "## `" + s.name + "`\n\n" + s.doc + "\n\n";
+    out += "| key | type | default | env override | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& k : s.keys) {
+      std::string env = "SWITCHBOARD_";
+      for (char c : s.name + "_" + k.key) env += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out += "| `" + s.name + "." + k.key + "` | " + type_name(k.type) + " | " +
+             (k.required ? "*required*" : "`" + (k.default_value.empty() ? std::string("\"\"") : k.default_value) + "`") +
+             " | `" + env + "` | " + k.doc + " |\n";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace switchboard::config

@@ -1,0 +1,58 @@
+// The validated, typed configuration the core runs on. Built by
+// config/validate.cpp from a Config (YAML + env overrides); every field here has a
+// row in the core schema (config/schema.cpp) with its default and reason.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace switchboard::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct Settings {
+  struct Server {
+    std::string listen_host;
+    uint16_t listen_port = 8080;
+    int threads = 0;  // resolved: >= 1
+    std::vector<std::string> allowed_origins;
+    std::string static_dir;
+    Millis handshake_timeout{10000};
+    Millis idle_timeout{30000};
+    Millis shutdown_timeout{5000};
+  } server;
+  struct Session {
+    std::string store;
+    std::string cookie;
+    Millis ttl{7LL * 24 * 3600 * 1000};
+    std::string secret;  // empty: random per process
+  } session;
+  struct Transport {
+    std::string use;
+  } transport;
+  struct Plugins {
+    std::string dir;
+  } plugins;
+  struct Limits {
+    uint64_t max_message_bytes = 65536;
+    uint64_t send_queue_bytes = 1048576;
+    uint32_t channels_per_session = 1024;
+    uint32_t channel_name_bytes = 1024;
+    uint32_t user_id_bytes = 256;
+    uint32_t rpc_per_second = 100;
+    uint32_t max_connections = 10000;
+    uint32_t max_connections_per_ip = 1000;
+    uint32_t json_max_depth = 32;
+    uint64_t max_bus_message_bytes = 1048576;
+  } limits;
+  std::string log_level = "info";
+
+  // Each used plugin's validated subtree as (key, value) entries for the C ABI.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> plugin_config;
+};
+
+}  // namespace switchboard::config

@@ -1,0 +1,37 @@
+// Turns a Config into Settings: applies SWITCHBOARD_… environment overrides and
+// ${VAR} expansion, checks every key against the core schema and the used
+// plugins' schemas, fills defaults. Errors (ConfigError) name the key and source.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/schema.hpp"
+#include "config/settings.hpp"
+#include "switchboard/config.hpp"
+
+namespace switchboard::config {
+
+// The environment name of a key: SWITCHBOARD_<SECTION>_<KEY>, upper case, with
+// '.' and '-' as '_'.
+std::string env_name(const std::string& section, const std::string& key);
+
+// Step 1: the core keys the plugin choice depends on (transport.use, session.store,
+// plugins.dir), env overrides applied.
+struct PluginChoice {
+  std::string transport;
+  std::string store;
+  std::string dir;
+  std::vector<std::string> other_sections;  // top-level keys that are not core sections
+};
+PluginChoice plugin_choice(const Config& config);
+
+// Step 2: full validation against the core schema plus the given plugin sections
+// (one per loaded plugin).
+Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_sections);
+
+// Parses "250ms" / "30s" / "5m" / "2h" / "7d" (or "0") into milliseconds; false on error.
+bool parse_duration(const std::string& text, long long& ms);
+
+}  // namespace switchboard::config

@@ -1,0 +1,63 @@
+// Caps on open WebSocket connections, in total and per client IP. acquire() is
+// called once per upgrade (not on the delivery path), so one mutex is fine.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace switchboard::net {
+
+class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter> {
+ public:
+  ConnectionLimiter(uint32_t max_total, uint32_t max_per_ip)
+      : max_total_(max_total), max_per_ip_(max_per_ip) {}
+
+  // Holding a Ticket holds one connection slot; destroying it frees the slot.
+  class Ticket {
+   public:
+    Ticket(std::shared_ptr<ConnectionLimiter> l, std::string ip) : l_(std::move(l)), ip_(std::move(ip)) {}
+    ~Ticket() { l_->release(ip_); }
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+
+   private:
+    std::shared_ptr<ConnectionLimiter> l_;
+    std::string ip_;
+  };
+
+  // nullptr when a cap is reached; `why` says which.
+  std::shared_ptr<Ticket> acquire(const std::string& ip, std::string& why) {
+    std::lock_guard lock(mu_);
+    if (total_ >= max_total_) {
+      why = "the server is at its connection limit";
+      return nullptr;
+    }
+    auto& n = per_ip_[ip];
+    if (n >= max_per_ip_) {
+      why = "too many connections from this address";
+      if (n == 0) per_ip_.erase(ip);
+      return nullptr;
+    }
+    ++n;
+    ++total_;
+    return std::make_shared<Ticket>(shared_from_this(), ip);
+  }
+
+ private:
+  void release(const std::string& ip) {
+    std::lock_guard lock(mu_);
+    --total_;
+    auto it = per_ip_.find(ip);
+    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  }
+
+  const uint32_t max_total_;
+  const uint32_t max_per_ip_;
+  std::mutex mu_;
+  uint32_t total_ = 0;                                // guarded by mu_
+  std::unordered_map<std::string, uint32_t> per_ip_;  // guarded by mu_
+};
+
+}  // namespace switchboard::net

@@ -1,0 +1,28 @@
+// What the network layer needs from the rest of the server, by reference.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string_view>
+
+#include "config/settings.hpp"
+#include "net/connection_limiter.hpp"
+#include "observe/metrics.hpp"
+#include "rpc/rpc_router.hpp"
+#include "session/session_service.hpp"
+#include "switchboard/publisher.hpp"
+
+namespace switchboard::net {
+
+struct NetContext {
+  const config::Settings& settings;
+  observe::Metrics& metrics;
+  session::SessionService& sessions;
+  const rpc::RpcRouter& rpc;
+  Publisher& publisher;
+  std::shared_ptr<ConnectionLimiter> limiter;
+  std::string_view client_js;  // served at /switchboard.js
+  std::atomic<bool> shutting_down{false};
+};
+
+}  // namespace switchboard::net

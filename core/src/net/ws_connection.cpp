@@ -1,0 +1,269 @@
+#include "net/ws_connection.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+#include "net/client_frames.hpp"
+#include "observe/log.hpp"
+#include "session/ids.hpp"
+
+namespace switchboard::net {
+namespace json = boost::json;
+
+namespace {
+// Parts of a batch frame; static so the gather-write can point at them.
+const char kOpen[] = "[";
+const char kComma[] = ",";
+const char kClose[] = "]";
+constexpr size_t kMaxBatchFrames = 4096;  // bounds one write's iovec list
+}  // namespace
+
+WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, beast::tcp_stream&& stream,
+                           std::shared_ptr<ConnectionLimiter::Ticket> ticket,
+                           session::OpenedSession session)
+    : ctx_(ctx),
+      loop_(loop),
+      ws_(std::move(stream)),
+      ticket_(std::move(ticket)),
+      opened_(std::move(session)),
+      bucket_(ctx.settings.limits.rpc_per_second) {
+  socket_id_ = session::new_socket_id();
+  session_key_ = opened_.key;
+  session_ = std::make_shared<detail::SessionOps>(ctx_.sessions, opened_.id, opened_.key,
+                                                  opened_.record);
+}
+
+WsConnection::~WsConnection() = default;
+
+void WsConnection::start(http::request<http::string_body> req) {
+  const auto& s = ctx_.settings;
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = s.server.handshake_timeout;
+  t.idle_timeout = s.server.idle_timeout;
+  t.keep_alive_pings = true;
+  ws_.set_option(t);
+  ws_.read_message_max(s.limits.max_message_bytes);
+  ws_.auto_fragment(false);
+  std::optional<std::string> cookie;
+  if (opened_.issued) cookie = ctx_.sessions.set_cookie_header(opened_.id);
+  ws_.set_option(websocket::stream_base::decorator([cookie](websocket::response_type& res) {
+    res.set(http::field::server, "switchboard");
+    if (cookie) res.set(http::field::set_cookie, *cookie);
+  }));
+  ws_.async_accept(req, beast::bind_front_handler(&WsConnection::on_accept, shared_from_this()));
+}
+
+void WsConnection::on_accept(beast::error_code ec) {
+  if (ec) {
+    finish();
+    return;
+  }
+  open_ = true;
+  ctx_.metrics.connections.fetch_add(1);
+  observe::bump(ctx_.metrics.connections_total);
+  loop_.shard().add(this, opened_.record.user_id, opened_.record.channels);
+  ws_.text(true);
+  send_frame(std::make_shared<const std::string>(ready_frame(socket_id_)));
+  if (ctx_.shutting_down) {
+    close_going_away();
+    return;
+  }
+  do_read();
+}
+
+void WsConnection::do_read() {
+  ws_.async_read(in_, beast::bind_front_handler(&WsConnection::on_read, shared_from_this()));
+}
+
+void WsConnection::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    // closed by the peer, too big (Beast sent 1009), idle timeout, or we closed.
+    if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted &&
+        observe::log_enabled(observe::Level::kDebug))
+      observe::log(observe::Level::kDebug, "ws", "connection " + socket_id_ + " ended: " + ec.message());
+    finish();
+    return;
+  }
+  if (!ws_.got_text()) {
+    observe::bump(ctx_.metrics.bad_frames);
+    send_frame(std::make_shared<const std::string>(
+        error_frame("bad_request", "binary frames are not part of the protocol")));
+  } else {
+    auto data = in_.cdata();
+    handle_message({static_cast<const char*>(data.data()), data.size()});
+  }
+  in_.consume(in_.size());
+  do_read();  // also while closing: the read ends with the socket and calls finish()
+}
+
+void WsConnection::handle_message(std::string_view text) {
+  auto bad = [this](std::string msg) {
+    observe::bump(ctx_.metrics.bad_frames);
+    send_frame(std::make_shared<const std::string>(error_frame("bad_request", msg)));
+  };
+  json::parse_options opt;
+  opt.max_depth = ctx_.settings.limits.json_max_depth;
+  std::error_code ec;
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opt);
+  if (ec) return bad("not valid JSON: " + ec.message());
+  if (!v.is_object()) return bad("a frame must be a JSON object");
+  auto& o = v.get_object();
+  const json::value* t = o.if_contains("t");
+  const json::value* id = o.if_contains("id");
+  if (t == nullptr || !t->is_string() || t->get_string() != "rpc")
+    return bad("unknown frame type (expected \"t\":\"rpc\")");
+  uint64_t rid = 0;
+  if (id != nullptr && id->is_uint64()) rid = id->get_uint64();
+  else if (id != nullptr && id->is_int64() && id->get_int64() >= 0) rid = static_cast<uint64_t>(id->get_int64());
+  else return bad("\"id\" must be a non-negative integer");
+  if (rid > (uint64_t{1} << 53) - 1) return bad("\"id\" must be at most 2^53-1");
+
+  observe::bump(ctx_.metrics.rpc_calls);
+  auto reply_error = [&](const char* code, std::string msg) {
+    send_reply(rid, Outcome(Error{code, std::move(msg)}));
+  };
+  const json::value* m = o.if_contains("m");
+  if (m == nullptr || !m->is_string() || m->get_string().empty() || m->get_string().size() > 256)
+    return reply_error("bad_request", "\"m\" must be a method name of 1..256 bytes");
+  const json::value* p = o.if_contains("p");
+  if (p != nullptr && !p->is_array()) return reply_error("bad_request", "\"p\" must be an array");
+  if (!bucket_.take()) {
+    observe::bump(ctx_.metrics.rpc_rate_limited);
+    return reply_error("rate_limited", "more than " +
+                                           std::to_string(ctx_.settings.limits.rpc_per_second) +
+                                           " calls per second");
+  }
+
+  auto data = std::make_shared<Request::Data>(Request::Data{
+      std::string(m->get_string()), p ? p->get_array() : json::array{}, socket_id_,
+      Session(session_), &ctx_.publisher});
+  Request req(std::move(data));
+  Future f = ctx_.rpc.call(req);
+  // The outcome may arrive on any thread: hop back to this loop to reply.
+  f.on_complete([self = shared_from_this(), rid](const Outcome& out) {
+    if (self->loop_.in_loop()) {
+      self->send_reply(rid, out);
+    } else {
+      boost::asio::post(self->loop_.ioc(), [self, rid, out] { self->send_reply(rid, out); });
+    }
+  });
+}
+
+void WsConnection::send_reply(uint64_t id, const Outcome& outcome) {
+  std::string frame;
+  if (const auto* e = std::get_if<Error>(&outcome)) {
+    observe::bump(ctx_.metrics.rpc_errors);
+    frame = error_reply_frame(id, e->code, e->message);
+  } else {
+    frame = reply_frame(id, std::get<Json>(outcome));
+  }
+  send_frame(std::make_shared<const std::string>(std::move(frame)));
+}
+
+void WsConnection::send_frame(const routing::Frame& frame) {
+  if (!open_ || closing_) return;
+  if (queued_bytes_ + frame->size() > ctx_.settings.limits.send_queue_bytes) {
+    // Never re-enter the index from here (we may be inside its fan-out loop).
+    closing_ = true;
+    observe::bump(ctx_.metrics.slow_client_disconnects);
+    boost::asio::post(loop_.ioc(), [self = shared_from_this()] { self->cut_off(); });
+    return;
+  }
+  queue_.push_back(frame);
+  queued_bytes_ += frame->size();
+  flush();
+}
+
+void WsConnection::flush() {
+  if (writing_ || queue_.empty()) return;
+  in_flight_.clear();
+  buffers_.clear();
+  in_flight_bytes_ = 0;
+  size_t n = std::min(queue_.size(), kMaxBatchFrames);
+  for (size_t i = 0; i < n; ++i) {
+    in_flight_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  if (n == 1) {
+    buffers_.emplace_back(in_flight_[0]->data(), in_flight_[0]->size());
+  } else {
+    buffers_.reserve(2 * n + 1);
+    buffers_.emplace_back(kOpen, 1);
+    for (size_t i = 0; i < n; ++i) {
+      if (i) buffers_.emplace_back(kComma, 1);
+      buffers_.emplace_back(in_flight_[i]->data(), in_flight_[i]->size());
+    }
+    buffers_.emplace_back(kClose, 1);
+  }
+  for (auto& f : in_flight_) in_flight_bytes_ += f->size();
+  writing_ = true;
+  ws_.async_write(buffers_, beast::bind_front_handler(&WsConnection::on_write, shared_from_this()));
+}
+
+void WsConnection::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  queued_bytes_ -= in_flight_bytes_;
+  in_flight_bytes_ = 0;
+  in_flight_.clear();
+  if (ec) {
+    closing_ = true;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    return;  // the read side ends and calls finish()
+  }
+  if (close_after_write_ && queue_.empty()) {
+    auto code = *close_after_write_;
+    close_after_write_.reset();
+    begin_close(code, "server going away");
+    return;
+  }
+  flush();
+}
+
+void WsConnection::close_going_away() {
+  if (!open_ || closing_) return;
+  if (writing_ || !queue_.empty()) {
+    close_after_write_ = websocket::close_code::going_away;
+    return;
+  }
+  begin_close(websocket::close_code::going_away, "server going away");
+}
+
+void WsConnection::begin_close(websocket::close_code code, const char* reason) {
+  if (close_started_) return;
+  close_started_ = true;
+  closing_ = true;
+  ws_.async_close(websocket::close_reason(code, reason),
+                  [self = shared_from_this()](beast::error_code) {
+                    beast::error_code ignored;
+                    beast::get_lowest_layer(self->ws_).socket().close(ignored);
+                  });
+}
+
+void WsConnection::cut_off() {
+  if (!writing_) {
+    // Nothing stuck in the kernel: a close frame can still go out.
+    begin_close(websocket::close_code::try_again_later, "send queue overflow (slow reader)");
+    return;
+  }
+  // A write is stuck behind a full socket buffer: drop the socket.
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+void WsConnection::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (open_) {
+    open_ = false;
+    ctx_.metrics.connections.fetch_sub(1);
+  }
+  closing_ = true;
+  loop_.shard().remove(this);
+  queue_.clear();
+  ticket_.reset();
+}
+
+}  // namespace switchboard::net

@@ -1,0 +1,94 @@
+#include "observe/metrics.hpp"
+
+#include <boost/json.hpp>
+
+#include "switchboard/status.hpp"
+
+namespace switchboard::observe {
+namespace {
+void counter(std::string& out, const char* name, const char* help, uint64_t v) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " counter\n";
+  out += name;
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+void gauge(std::string& out, const char* name, const char* help, const std::string& labels,
+           int64_t v) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+  out += name;
+  out += labels;
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+}  // namespace
+
+std::string Metrics::prometheus_text() {
+  std::string o;
+  o.reserve(2048);
+  gauge(o, "switchboard_connections", "Open WebSocket connections.", "", connections.load());
+  counter(o, "switchboard_connections_total", "WebSocket connections accepted.",
+          connections_total.load());
+  counter(o, "switchboard_connections_refused_total",
+          "Upgrades refused (origin, connection caps, session store down).",
+          connections_refused.load());
+  counter(o, "switchboard_events_published_total", "Messages handed to the transport.",
+          events_published.load());
+  counter(o, "switchboard_events_delivered_total", "Event frames queued to connections.",
+          events_delivered.load());
+  counter(o, "switchboard_events_dropped_total",
+          "Messages the transport refused (backpressure, broker down).", events_dropped.load());
+  counter(o, "switchboard_bus_messages_total", "Messages received from the bus.",
+          bus_messages.load());
+  counter(o, "switchboard_bus_malformed_total", "Bus messages dropped as malformed.",
+          bus_malformed.load());
+  counter(o, "switchboard_rpc_calls_total", "RPC calls received.", rpc_calls.load());
+  counter(o, "switchboard_rpc_errors_total", "RPC calls answered with an error.",
+          rpc_errors.load());
+  counter(o, "switchboard_rpc_rate_limited_total", "RPC calls refused by the rate limit.",
+          rpc_rate_limited.load());
+  counter(o, "switchboard_slow_client_disconnects_total",
+          "Connections cut off because their send queue passed its bound.",
+          slow_client_disconnects.load());
+  counter(o, "switchboard_bad_frames_total", "Client frames rejected as malformed.",
+          bad_frames.load());
+  gauge(o, "switchboard_transport_state",
+        "Transport state: 0 starting, 1 connected, 2 reconnecting, 3 failed, 4 stopped.",
+        "{plugin=\"" + transport.name + "\"}", transport.state.load());
+  gauge(o, "switchboard_session_store_state", "Session store state (same values).",
+        "{plugin=\"" + store.name + "\"}", store.state.load());
+  return o;
+}
+
+std::string Metrics::health_json(bool& healthy) {
+  auto component = [](ComponentState& c) {
+    boost::json::object o;
+    o["plugin"] = c.name;
+    o["state"] = state_name(static_cast<switchboard_state>(c.state.load()));
+    auto d = c.get_detail();
+    if (!d.empty()) o["detail"] = d;
+    return o;
+  };
+  healthy = transport.state.load() == SWITCHBOARD_STATE_CONNECTED;
+  boost::json::object o;
+  o["status"] = healthy ? "ok" : "unavailable";
+  o["transport"] = component(transport);
+  o["session_store"] = component(store);
+  o["connections"] = connections.load();
+  return boost::json::serialize(o);
+}
+
+}  // namespace switchboard::observe

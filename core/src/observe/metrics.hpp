@@ -1,0 +1,56 @@
+// Server-wide counters for /metrics (Prometheus text) and /healthz (JSON).
+// Lock-free: every field is a relaxed atomic, bumped from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "switchboard/abi.h"
+
+namespace switchboard::observe {
+
+struct ComponentState {
+  std::string name;  // plugin name
+  std::atomic<int> state{SWITCHBOARD_STATE_STARTING};
+  std::mutex mu;
+  std::string detail;  // guarded by mu
+  void set(int s, std::string d) {
+    state = s;
+    std::lock_guard lock(mu);
+    detail = std::move(d);
+  }
+  std::string get_detail() {
+    std::lock_guard lock(mu);
+    return detail;
+  }
+};
+
+struct Metrics {
+  std::atomic<int64_t> connections{0};
+  std::atomic<uint64_t> connections_total{0};
+  std::atomic<uint64_t> connections_refused{0};  // origin, caps, store down
+  std::atomic<uint64_t> events_published{0};     // handed to the transport
+  std::atomic<uint64_t> events_delivered{0};     // frames queued to connections
+  std::atomic<uint64_t> events_dropped{0};       // refused by the transport
+  std::atomic<uint64_t> bus_messages{0};         // received from the transport
+  std::atomic<uint64_t> bus_malformed{0};        // received and dropped as invalid
+  std::atomic<uint64_t> rpc_calls{0};
+  std::atomic<uint64_t> rpc_errors{0};
+  std::atomic<uint64_t> rpc_rate_limited{0};
+  std::atomic<uint64_t> slow_client_disconnects{0};
+  std::atomic<uint64_t> bad_frames{0};
+  ComponentState transport;
+  ComponentState store;
+
+  std::string prometheus_text();
+  // {"status":"ok"|"unavailable","transport":{...},"session_store":{...}}
+  std::string health_json(bool& healthy);
+};
+
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+  c.fetch_add(n, std::memory_order_relaxed);
+}
+
+}  // namespace switchboard::observe

@@ -1,0 +1,37 @@
+#include "plugin/host_bridge.hpp"
+
+#include "observe/log.hpp"
+#include "switchboard/status.hpp"
+
+namespace switchboard::plugin {
+
+HostBridge::HostBridge(std::string component, observe::ComponentState* state, DeliverFn deliver)
+    : component_(std::move(component)), state_(state), deliver_(std::move(deliver)) {
+  table_ = {sizeof(switchboard_host), this, &on_deliver, &on_log, &on_state};
+}
+
+void HostBridge::on_deliver(void* ctx, const uint8_t* data, size_t len) {
+  auto* self = static_cast<HostBridge*>(ctx);
+  if (self->deliver_) self->deliver_({reinterpret_cast<const char*>(data), len});
+}
+
+void HostBridge::on_log(void* ctx, uint32_t level, const char* message) {
+  auto* self = static_cast<HostBridge*>(ctx);
+  observe::log(static_cast<observe::Level>(level > 3 ? 3 : level), self->component_,
+               message ? message : "");
+}
+
+void HostBridge::on_state(void* ctx, uint32_t state, const char* detail) {
+  auto* self = static_cast<HostBridge*>(ctx);
+  if (state > SWITCHBOARD_STATE_STOPPED) state = SWITCHBOARD_STATE_FAILED;
+  std::string d = detail ? detail : "";
+  int previous = self->state_->state.load();
+  self->state_->set(static_cast<int>(state), d);
+  if (previous != static_cast<int>(state))
+    observe::log(state == SWITCHBOARD_STATE_CONNECTED ? observe::Level::kInfo : observe::Level::kWarn,
+                 self->component_,
+                 std::string("state ") + state_name(static_cast<switchboard_state>(state)) +
+                     (d.empty() ? "" : ": " + d));
+}
+
+}  // namespace switchboard::plugin

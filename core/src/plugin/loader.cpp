@@ -1,0 +1,66 @@
+#include "plugin/loader.hpp"
+
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <filesystem>
+
+namespace switchboard::plugin {
+namespace fs = std::filesystem;
+
+std::string plugin_path(const std::string& dir, const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  return (fs::path(dir) / ("libswitchboard_" + name + ".so")).string();
+}
+
+std::string default_plugins_dir() {
+  fs::path exe_dir = boost::dll::program_location().parent_path();
+  fs::path beside = exe_dir / "plugins";
+  if (fs::is_directory(beside)) return beside.string();
+  return (exe_dir.parent_path() / "lib" / "switchboard" / "plugins").string();
+}
+
+std::shared_ptr<LoadedPlugin> load_plugin_file(const std::string& path) {
+  if (!fs::exists(path)) throw PluginError("plugin " + path + ": no such file");
+  auto lib = std::make_shared<boost::dll::shared_library>();
+  boost::dll::fs::error_code ec;
+  lib->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) throw PluginError("plugin " + path + ": cannot be loaded: " + ec.message());
+  if (!lib->has(SWITCHBOARD_PLUGIN_ENTRY_NAME))
+    throw PluginError("plugin " + path + ": not a Switchboard ABI v" +
+                      std::to_string(SWITCHBOARD_ABI_MAJOR) + " plugin (no symbol " +
+                      SWITCHBOARD_PLUGIN_ENTRY_NAME + ")");
+  auto entry = lib->get<const switchboard_plugin*()>(SWITCHBOARD_PLUGIN_ENTRY_NAME);
+  const switchboard_plugin* d = entry();
+  if (d == nullptr || d->struct_size < offsetof(switchboard_plugin, store) + sizeof(void*))
+    throw PluginError("plugin " + path + ": malformed descriptor");
+  const std::string host_v =
+      std::to_string(SWITCHBOARD_ABI_MAJOR) + "." + std::to_string(SWITCHBOARD_ABI_MINOR);
+  const std::string plugin_v = std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor);
+  if (d->abi_major != SWITCHBOARD_ABI_MAJOR || d->abi_minor > SWITCHBOARD_ABI_MINOR)
+    throw PluginError("plugin " + path + ": built for Switchboard ABI " + plugin_v +
+                      ", this server provides ABI " + host_v);
+  if (d->name == nullptr || *d->name == '\0') throw PluginError("plugin " + path + ": has no name");
+  if ((d->capabilities & SWITCHBOARD_CAP_TRANSPORT) &&
+      (d->transport == nullptr ||
+       d->transport->struct_size < sizeof(switchboard_transport_vtable)))
+    throw PluginError("plugin " + path + ": declares a transport without a complete table");
+  if ((d->capabilities & SWITCHBOARD_CAP_SESSION_STORE) &&
+      (d->store == nullptr || d->store->struct_size < sizeof(switchboard_store_vtable)))
+    throw PluginError("plugin " + path + ": declares a session store without a complete table");
+  auto p = std::make_shared<LoadedPlugin>();
+  p->library = std::move(lib);
+  p->descriptor = d;
+  p->path = path;
+  return p;
+}
+
+std::shared_ptr<LoadedPlugin> load_plugin(const std::string& dir, const std::string& name) {
+  std::string path = plugin_path(dir, name);
+  if (!fs::exists(path))
+    throw PluginError("plugin '" + name + "' not found: no " + path + " (plugins directory " +
+                      dir + ")");
+  return load_plugin_file(path);
+}
+
+}  // namespace switchboard::plugin

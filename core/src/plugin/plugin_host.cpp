@@ -1,0 +1,95 @@
+#include "plugin/plugin_host.hpp"
+
+#include <future>
+
+#include <boost/asio/post.hpp>
+
+#include "observe/log.hpp"
+#include "plugin/proxies.hpp"
+
+namespace switchboard::plugin {
+
+PluginHost::PluginHost(const config::Settings& settings, const std::string& plugins_dir,
+                       observe::Metrics& metrics, Deliver deliver)
+    : metrics_(metrics), work_(control_.get_executor()) {
+  auto config_of = [&](const std::string& name) {
+    auto it = settings.plugin_config.find(name);
+    return it == settings.plugin_config.end() ? ConfigEntries{} : it->second;
+  };
+  metrics_.transport.name = settings.transport.use;
+  metrics_.store.name = settings.session.store;
+  auto tp = load_plugin(plugins_dir, settings.transport.use);
+  transport_ = std::make_unique<PluginTransport>(
+      tp, config_of(tp->descriptor->name),
+      std::make_unique<HostBridge>("transport:" + settings.transport.use, &metrics_.transport,
+                                   std::move(deliver)));
+  auto sp = load_plugin(plugins_dir, settings.session.store);
+  store_ = std::make_unique<PluginStore>(
+      sp, config_of(sp->descriptor->name),
+      std::make_unique<HostBridge>("store:" + settings.session.store, &metrics_.store, nullptr));
+}
+
+PluginHost::~PluginHost() { stop(); }
+
+void PluginHost::start() {
+  thread_ = std::thread([this] { control_.run(); });
+  std::promise<Status> started;
+  boost::asio::post(control_, [&] {
+    Status s = transport_->start();
+    if (s.is_ok()) s = store_->start();
+    if (s.is_ok()) running_ = true;
+    started.set_value(s);
+  });
+  Status s = started.get_future().get();
+  if (!s.is_ok()) {
+    stop();
+    throw PluginError("plugin start failed: " + s.message());
+  }
+}
+
+void PluginHost::stop() {
+  if (stopped_.exchange(true)) return;
+  if (thread_.joinable()) {
+    boost::asio::post(control_, [this] {
+      running_ = false;
+      transport_->stop();
+      store_->stop();
+    });
+    work_.reset();
+    thread_.join();
+  }
+  // Destroy instances after stop; libraries unload after their instances.
+  transport_.reset();
+  store_.reset();
+}
+
+void PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
+  if (stopped_) {
+    observe::bump(metrics_.events_dropped);
+    if (done) done(Status(StatusCode::kUnavailable, "server is stopping"));
+    return;
+  }
+  boost::asio::post(control_, [this, bytes = std::move(bytes), done = std::move(done)] {
+    Status s = running_ ? transport_->publish(bytes)
+                        : Status(StatusCode::kUnavailable, "server is stopping");
+    if (s.is_ok()) {
+      observe::bump(metrics_.events_published);
+    } else {
+      observe::bump(metrics_.events_dropped);
+    }
+    if (done) done(s);
+  });
+}
+
+void PluginHost::with_store(std::function<void(SessionStore&)> op, std::function<void()> on_stopped) {
+  if (stopped_) {
+    on_stopped();
+    return;
+  }
+  boost::asio::post(control_, [this, op = std::move(op), on_stopped = std::move(on_stopped)] {
+    if (running_) op(*store_);
+    else on_stopped();
+  });
+}
+
+}  // namespace switchboard::plugin

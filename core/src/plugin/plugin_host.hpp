@@ -1,0 +1,60 @@
+// PluginHost: owns the loaded transport and session store and is the only place
+// that calls them. Every call runs on one control thread (docs/threading.md rule
+// 1), so plugins never see concurrent calls from the core; callers on any thread
+// post work here and get completions back on whatever thread the plugin uses.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "config/settings.hpp"
+#include "observe/metrics.hpp"
+#include "plugin/loader.hpp"
+#include "switchboard/session_store.hpp"
+#include "switchboard/transport.hpp"
+
+namespace switchboard::plugin {
+
+class PluginHost {
+ public:
+  using Deliver = std::function<void(std::string_view)>;
+
+  // Loads and creates the configured transport and store (throws PluginError).
+  PluginHost(const config::Settings& settings, const std::string& plugins_dir,
+             observe::Metrics& metrics, Deliver deliver);
+  ~PluginHost();
+
+  // Starts the control thread, then the plugins (on it). Throws on a start error.
+  void start();
+  // Stops the plugins (on the control thread; after it no callback arrives), then
+  // the control thread. Idempotent.
+  void stop();
+
+  // Any thread. Publishes on the control thread; counts published / dropped;
+  // done (optional) gets the transport's status on the control thread.
+  void publish(std::string bytes, std::function<void(Status)> done = {});
+  // Any thread. Runs op(store) on the control thread; fails with kUnavailable
+  // after stop.
+  void with_store(std::function<void(SessionStore&)> op,
+                  std::function<void()> on_stopped);
+
+  boost::asio::io_context& control() { return control_; }
+
+ private:
+  observe::Metrics& metrics_;
+  boost::asio::io_context control_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<SessionStore> store_;
+  bool running_ = false;  // control thread only
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace switchboard::plugin

@@ -1,0 +1,164 @@
+#include "plugin/proxies.hpp"
+
+namespace switchboard::plugin {
+namespace {
+
+constexpr size_t kErrLen = 512;
+
+struct CEntries {
+  std::vector<switchboard_config_entry> entries;
+  explicit CEntries(const ConfigEntries& config) {
+    for (const auto& [k, v] : config)
+      entries.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
+  }
+};
+
+Status status_of(switchboard_status s, const char* err) {
+  return s == SWITCHBOARD_OK ? Status::ok() : Status(static_cast<StatusCode>(s), err);
+}
+
+switchboard_str str(std::string_view s) { return {s.data(), s.size()}; }
+
+// op_ctx of a store call: the C++ callback, freed after its single completion.
+void on_store_done(void* op_ctx, uint32_t status, const switchboard_session_record* r,
+                   const char* error) {
+  std::unique_ptr<StoreCallback> cb(static_cast<StoreCallback*>(op_ctx));
+  if (status > SWITCHBOARD_ERROR) status = SWITCHBOARD_ERROR;
+  if (status != SWITCHBOARD_OK) {
+    (*cb)(Status(static_cast<StatusCode>(status), error ? error : "store operation failed"), nullptr);
+    return;
+  }
+  if (r == nullptr) {
+    (*cb)(Status::ok(), nullptr);
+    return;
+  }
+  SessionRecord rec;
+  if (r->has_user) rec.user_id.emplace(r->user.data, r->user.len);
+  for (size_t i = 0; i < r->channel_count; ++i)
+    rec.channels.emplace_back(r->channels[i].data, r->channels[i].len);
+  for (size_t i = 0; i < r->data_count; ++i)
+    rec.data.emplace_back(std::string(r->data_keys[i].data, r->data_keys[i].len),
+                          std::string(r->data_values[i].data, r->data_values[i].len));
+  (*cb)(Status::ok(), &rec);
+}
+
+void* ctx(StoreCallback done) { return new StoreCallback(std::move(done)); }
+
+std::vector<switchboard_str> strs(const std::vector<std::string>& v) {
+  std::vector<switchboard_str> out;
+  out.reserve(v.size());
+  for (const auto& s : v) out.push_back(str(s));
+  return out;
+}
+
+}  // namespace
+
+PluginTransport::PluginTransport(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
+                                 std::unique_ptr<HostBridge> bridge)
+    : plugin_(std::move(plugin)), bridge_(std::move(bridge)), vt_(plugin_->descriptor->transport) {
+  if (vt_ == nullptr)
+    throw PluginError("plugin " + plugin_->path + " ('" + plugin_->descriptor->name +
+                      "') provides no transport");
+  CEntries c(config);
+  char err[kErrLen] = {};
+  auto s = vt_->create(c.entries.data(), c.entries.size(), bridge_->table(), &instance_, err, kErrLen);
+  if (s != SWITCHBOARD_OK)
+    throw PluginError(std::string("transport '") + plugin_->descriptor->name + "': " + err);
+}
+
+PluginTransport::~PluginTransport() {
+  if (instance_) {
+    stop();
+    vt_->destroy(instance_);
+  }
+}
+
+Status PluginTransport::start() {
+  char err[kErrLen] = {};
+  return status_of(vt_->start(instance_, err, kErrLen), err);
+}
+
+Status PluginTransport::publish(std::string_view bytes) {
+  char err[kErrLen] = {};
+  return status_of(vt_->publish(instance_, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                bytes.size(), err, kErrLen),
+                   err);
+}
+
+void PluginTransport::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  vt_->stop(instance_);
+}
+
+PluginStore::PluginStore(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
+                         std::unique_ptr<HostBridge> bridge)
+    : plugin_(std::move(plugin)), bridge_(std::move(bridge)), vt_(plugin_->descriptor->store) {
+  if (vt_ == nullptr)
+    throw PluginError("plugin " + plugin_->path + " ('" + plugin_->descriptor->name +
+                      "') provides no session store");
+  CEntries c(config);
+  char err[kErrLen] = {};
+  auto s = vt_->create(c.entries.data(), c.entries.size(), bridge_->table(), &instance_, err, kErrLen);
+  if (s != SWITCHBOARD_OK)
+    throw PluginError(std::string("session store '") + plugin_->descriptor->name + "': " + err);
+}
+
+PluginStore::~PluginStore() {
+  if (instance_) {
+    stop();
+    vt_->destroy(instance_);
+  }
+}
+
+Status PluginStore::start() {
+  char err[kErrLen] = {};
+  return status_of(vt_->start(instance_, err, kErrLen), err);
+}
+
+void PluginStore::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  vt_->stop(instance_);
+}
+
+void PluginStore::create_session(std::string_view id, int64_t ttl, StoreCallback done) {
+  vt_->create_session(instance_, str(id), ttl, &on_store_done, ctx(std::move(done)));
+}
+void PluginStore::load(std::string_view id, int64_t ttl, StoreCallback done) {
+  vt_->load(instance_, str(id), ttl, &on_store_done, ctx(std::move(done)));
+}
+void PluginStore::add_channels(std::string_view id, const std::vector<std::string>& names,
+                               uint32_t max, int64_t ttl, StoreCallback done) {
+  auto n = strs(names);
+  vt_->add_channels(instance_, str(id), n.data(), n.size(), max, ttl, &on_store_done,
+                    ctx(std::move(done)));
+}
+void PluginStore::remove_channels(std::string_view id, const std::vector<std::string>& names,
+                                  int64_t ttl, StoreCallback done) {
+  auto n = strs(names);
+  vt_->remove_channels(instance_, str(id), n.data(), n.size(), ttl, &on_store_done,
+                       ctx(std::move(done)));
+}
+void PluginStore::clear_channels(std::string_view id, int64_t ttl, StoreCallback done) {
+  vt_->clear_channels(instance_, str(id), ttl, &on_store_done, ctx(std::move(done)));
+}
+void PluginStore::set_user(std::string_view id, const std::optional<std::string>& user,
+                           int64_t ttl, StoreCallback done) {
+  switchboard_str u{};
+  if (user) u = str(*user);
+  vt_->set_user(instance_, str(id), user ? &u : nullptr, ttl, &on_store_done, ctx(std::move(done)));
+}
+void PluginStore::set_data(std::string_view id, std::string_view key,
+                           const std::optional<std::string>& value, int64_t ttl,
+                           StoreCallback done) {
+  switchboard_str v{};
+  if (value) v = str(*value);
+  vt_->set_data(instance_, str(id), str(key), value ? &v : nullptr, ttl, &on_store_done,
+                ctx(std::move(done)));
+}
+void PluginStore::remove(std::string_view id, StoreCallback done) {
+  vt_->remove(instance_, str(id), &on_store_done, ctx(std::move(done)));
+}
+
+}  // namespace switchboard::plugin

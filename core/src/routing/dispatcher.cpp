@@ -1,0 +1,51 @@
+#include "routing/dispatcher.hpp"
+
+#include "net/client_frames.hpp"
+
+namespace switchboard::routing {
+
+Dispatcher::Dispatcher(DecodeLimits limits, observe::Metrics& metrics, Post post_to_loops)
+    : limits_(limits), metrics_(metrics), post_(std::move(post_to_loops)) {}
+
+std::shared_ptr<Delivery> Dispatcher::build(Envelope&& e) {
+  auto d = std::make_shared<Delivery>();
+  switch (e.target) {
+    case Target::kAll: d->kind = Delivery::Kind::kAll; break;
+    case Target::kChannel: d->kind = Delivery::Kind::kChannel; break;
+    case Target::kUser: d->kind = Delivery::Kind::kUser; break;
+    case Target::kSocket: d->kind = Delivery::Kind::kSocket; break;
+    case Target::kSession:
+      d->kind = Delivery::Kind::kSession;
+      d->session_key = std::move(e.session_key);
+      d->user = std::move(e.user);
+      d->channels = std::move(e.channels);
+      return d;
+  }
+  if (d->kind == Delivery::Kind::kChannel) {
+    for (const auto& c : e.targets)
+      d->frames.push_back(std::make_shared<const std::string>(
+          net::event_frame(e.event, e.params_json, &c)));
+  } else {
+    d->frames.push_back(
+        std::make_shared<const std::string>(net::event_frame(e.event, e.params_json, nullptr)));
+  }
+  d->targets = std::move(e.targets);
+  return d;
+}
+
+void Dispatcher::deliver(std::string_view bytes) {
+  observe::bump(metrics_.bus_messages);
+  Envelope e;
+  std::string error;
+  switch (decode_envelope(bytes, limits_, e, error)) {
+    case DecodeResult::kIgnored: return;
+    case DecodeResult::kMalformed:
+      observe::bump(metrics_.bus_malformed);
+      malformed_log_.warn("bus", "dropped a malformed bus message: " + error);
+      return;
+    case DecodeResult::kOk: break;
+  }
+  post_(build(std::move(e)));
+}
+
+}  // namespace switchboard::routing

@@ -1,0 +1,59 @@
+// The bus envelope codec: SocketStream's JSON on the broker (product.md §3) plus
+// the internal session-sync envelope. Decoding validates everything (size, depth,
+// schema, target kind) because the bus is untrusted input: external publishers
+// write to it too.
+//
+//   {"t":"all","e":"flash","p":["Notice"]}
+//   {"t":"channel","channels":["disney"],"e":"chatMessage","p":[{...}]}
+//   {"t":"user","users":["fred"],"e":"specialOffer","p":["..."]}
+//   {"t":"socketId","socketId":"254987654324567","e":"justForMe","p":["..."]}
+//   {"t":"_session","s":"<routing key>","u":"fred"|null,"ch":["disney"]}   (internal)
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+
+namespace switchboard::routing {
+
+enum class Target { kAll, kChannel, kUser, kSocket, kSession };
+
+struct Envelope {
+  Target target = Target::kAll;
+  std::string event;                 // not for kSession
+  std::string params_json;           // the "p" array, serialized once ("[]" if absent)
+  std::vector<std::string> targets;  // channels, users or the one socketId; no duplicates
+  // kSession: the full binding of one session after a change.
+  std::string session_key;
+  std::optional<std::string> user;
+  std::vector<std::string> channels;
+};
+
+struct DecodeLimits {
+  size_t max_bytes = 1 << 20;
+  unsigned max_depth = 32;
+  size_t channel_name_bytes = 1024;
+  size_t user_id_bytes = 256;
+};
+
+enum class DecodeResult { kOk, kMalformed, kIgnored };
+
+// kIgnored: a well-formed envelope of an internal type this version does not know
+// ("_something"), dropped silently for forward compatibility. kMalformed sets error.
+DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits, Envelope& out,
+                             std::string& error);
+
+std::string encode_publish(Target target, const std::vector<std::string>& targets,
+                           std::string_view event, const boost::json::array& params);
+std::string encode_session_sync(std::string_view session_key, const std::optional<std::string>& user,
+                                const std::vector<std::string>& channels);
+
+// A channel name: non-empty, at most max_bytes (UTF-8 validity is checked by the
+// JSON layer that carried it).
+bool valid_channel_name(std::string_view name, size_t max_bytes);
+
+}  // namespace switchboard::routing

@@ -1,0 +1,98 @@
+#include "routing/index.hpp"
+
+namespace switchboard::routing {
+
+void IndexShard::erase_from(std::unordered_map<std::string, Set>& m, const std::string& key,
+                            Subscriber* s) {
+  auto it = m.find(key);
+  if (it == m.end()) return;
+  it->second.erase(s);
+  if (it->second.empty()) m.erase(it);
+}
+
+void IndexShard::add(Subscriber* s, const std::optional<std::string>& user,
+                     const std::vector<std::string>& channels) {
+  if (s->indexed_) return;
+  s->indexed_ = true;
+  all_.insert(s);
+  sessions_[s->session_key_].insert(s);
+  sockets_[s->socket_id_] = s;
+  bind(s, user, channels);
+}
+
+void IndexShard::remove(Subscriber* s) {
+  if (!s->indexed_) return;
+  s->indexed_ = false;
+  for (const auto& c : s->channels_) erase_from(channels_, c, s);
+  s->channels_.clear();
+  if (s->user_) erase_from(users_, *s->user_, s);
+  s->user_.reset();
+  erase_from(sessions_, s->session_key_, s);
+  sockets_.erase(s->socket_id_);
+  all_.erase(s);
+}
+
+void IndexShard::bind(Subscriber* s, const std::optional<std::string>& user,
+                      const std::vector<std::string>& channels) {
+  if (!s->indexed_) return;
+  if (s->user_ != user) {
+    if (s->user_) erase_from(users_, *s->user_, s);
+    s->user_ = user;
+    if (user) users_[*user].insert(s);
+  }
+  std::unordered_set<std::string> next(channels.begin(), channels.end());
+  for (auto it = s->channels_.begin(); it != s->channels_.end();) {
+    if (!next.contains(*it)) {
+      erase_from(channels_, *it, s);
+      it = s->channels_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& c : next)
+    if (s->channels_.insert(c).second) channels_[c].insert(s);
+}
+
+uint64_t IndexShard::dispatch(const Delivery& d) {
+  uint64_t n = 0;
+  switch (d.kind) {
+    case Delivery::Kind::kAll:
+      for (auto* s : all_) s->send_frame(d.frames[0]);
+      n = all_.size();
+      break;
+    case Delivery::Kind::kChannel:
+      for (size_t i = 0; i < d.targets.size(); ++i) {
+        auto it = channels_.find(d.targets[i]);
+        if (it == channels_.end()) continue;
+        for (auto* s : it->second) s->send_frame(d.frames[i]);
+        n += it->second.size();
+      }
+      break;
+    case Delivery::Kind::kUser:
+      for (const auto& u : d.targets) {
+        auto it = users_.find(u);
+        if (it == users_.end()) continue;
+        for (auto* s : it->second) s->send_frame(d.frames[0]);
+        n += it->second.size();
+      }
+      break;
+    case Delivery::Kind::kSocket: {
+      auto it = sockets_.find(d.targets[0]);
+      if (it != sockets_.end()) {
+        it->second->send_frame(d.frames[0]);
+        n = 1;
+      }
+      break;
+    }
+    case Delivery::Kind::kSession: {
+      auto it = sessions_.find(d.session_key);
+      if (it == sessions_.end()) break;
+      // bind() never touches sessions_, so iterating it here is safe.
+      for (auto* s : it->second) bind(s, d.user, d.channels);
+      break;
+    }
+  }
+  return n;
+}
+
+}  // namespace switchboard::routing

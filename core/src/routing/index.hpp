@@ -1,0 +1,83 @@
+// One event loop's shard of the local index: which of this loop's connections are
+// in which channel, signed in as which user, belong to which session, and carry
+// which socketId. Only the owning loop's thread touches a shard, so the delivery
+// hot path takes no lock. Per-channel / per-user state is freed when its last
+// connection leaves.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace switchboard::routing {
+
+using Frame = std::shared_ptr<const std::string>;
+
+// What the index knows of a connection. The connection (net/) derives from it.
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  // Queue one outbound text frame; never blocks, never re-enters the index.
+  virtual void send_frame(const Frame& frame) = 0;
+
+  const std::string& socket_id() const { return socket_id_; }
+  const std::string& session_key() const { return session_key_; }
+  const std::optional<std::string>& user() const { return user_; }
+  const std::unordered_set<std::string>& channels() const { return channels_; }
+
+ protected:
+  std::string socket_id_;
+  std::string session_key_;
+
+ private:
+  friend class IndexShard;
+  std::optional<std::string> user_;
+  std::unordered_set<std::string> channels_;
+  bool indexed_ = false;
+};
+
+// A decoded bus message ready for fan-out: frames built once, shared by every loop.
+struct Delivery {
+  enum class Kind { kAll, kChannel, kUser, kSocket, kSession } kind;
+  std::vector<std::string> targets;  // channels / users / socketId
+  std::vector<Frame> frames;         // kChannel: one per target (it names the channel); else one
+  // kSession:
+  std::string session_key;
+  std::optional<std::string> user;
+  std::vector<std::string> channels;
+};
+
+class IndexShard {
+ public:
+  void add(Subscriber* s, const std::optional<std::string>& user,
+           const std::vector<std::string>& channels);
+  void remove(Subscriber* s);
+  // Replaces a connection's user and channel set (diffing against the current one).
+  void bind(Subscriber* s, const std::optional<std::string>& user,
+            const std::vector<std::string>& channels);
+
+  // Fans a delivery out to this shard's matching connections; returns frames queued.
+  uint64_t dispatch(const Delivery& d);
+
+  size_t connection_count() const { return all_.size(); }
+  size_t channel_count() const { return channels_.size(); }
+  size_t user_count() const { return users_.size(); }
+  std::vector<Subscriber*> connections() const { return {all_.begin(), all_.end()}; }
+
+ private:
+  using Set = std::unordered_set<Subscriber*>;
+  static void erase_from(std::unordered_map<std::string, Set>& m, const std::string& key,
+                         Subscriber* s);
+
+  Set all_;
+  std::unordered_map<std::string, Set> channels_;
+  std::unordered_map<std::string, Set> users_;
+  std::unordered_map<std::string, Set> sessions_;
+  std::unordered_map<std::string, Subscriber*> sockets_;
+};
+
+}  // namespace switchboard::routing

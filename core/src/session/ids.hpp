@@ -1,0 +1,29 @@
+// Session and socket identifiers, the bus routing key, and cookie parsing.
+// All functions are thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard::session {
+
+// n random bytes from the OS CSPRNG (OpenSSL RAND_bytes), as lower-case hex.
+std::string random_hex(size_t n);
+
+// A new session id: 128 random bits, 32 hex characters.
+inline std::string new_session_id() { return random_hex(16); }
+// A new socket id: 64 random bits, 16 hex characters.
+inline std::string new_socket_id() { return random_hex(8); }
+
+// The shape of an id this server issues (32 lower-case hex characters).
+bool well_formed_session_id(std::string_view id);
+
+// The key that names a session on the bus: HMAC-SHA256(secret, id), 128 bits in
+// hex. The raw session id never travels on the bus.
+std::string routing_key(std::string_view secret, std::string_view session_id);
+
+// The value of cookie `name` in a Cookie header, if present.
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
+
+}  // namespace switchboard::session

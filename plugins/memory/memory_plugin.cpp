@@ -1,0 +1,20 @@
+// The plugin entry: name, schema and the two classes.
+#include "memory_store.hpp"
+#include "memory_transport.hpp"
+#include "switchboard/plugin.hpp"
+
+namespace {
+const switchboard::ConfigKey kKeys[] = {
+    {"bus", SWITCHBOARD_CONFIG_STRING, "default",
+     "Name of the in-process bus; instances with the same name see each other's messages."},
+    {"max_queue_messages", SWITCHBOARD_CONFIG_INT, "65536",
+     "Messages queued per instance before publish reports backpressure (bounds memory)."},
+    {"store", SWITCHBOARD_CONFIG_STRING, "default",
+     "Name of the in-process session table; store instances with the same name share it."},
+    {"sweep_interval", SWITCHBOARD_CONFIG_DURATION, "60s",
+     "How often expired sessions are swept (they are also dropped when touched)."},
+};
+}  // namespace
+
+SWITCHBOARD_PLUGIN("memory", "0.1.0", kKeys, memory_plugin::MemoryTransport,
+                   memory_plugin::MemoryStore)

@@ -1,0 +1,174 @@
+#include "memory_store.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace memory_plugin {
+
+using Clock = std::chrono::steady_clock;
+using switchboard::Status;
+using switchboard::StatusCode;
+
+struct MemoryStore::Record {
+  switchboard::SessionRecord value;
+  Clock::time_point expires;
+};
+
+struct StoreData {
+  std::mutex mu;
+  std::map<std::string, MemoryStore::Record, std::less<>> records;  // guarded by mu
+  Clock::time_point next_sweep;                                       // guarded by mu
+
+  static std::shared_ptr<StoreData> get(const std::string& name) {
+    static std::mutex registry_mu;
+    static std::map<std::string, std::weak_ptr<StoreData>> registry;
+    std::lock_guard lock(registry_mu);
+    auto& weak = registry[name];
+    auto d = weak.lock();
+    if (!d) {
+      d = std::make_shared<StoreData>();
+      weak = d;
+    }
+    return d;
+  }
+};
+
+MemoryStore::MemoryStore(const switchboard::PluginConfig& config, switchboard::Host host)
+    : host_(host),
+      data_(StoreData::get(config.get_string("store"))),
+      sweep_interval_(config.get_duration_ms("sweep_interval")) {}
+
+Status MemoryStore::start() {
+  running_ = true;
+  host_.report_state(SWITCHBOARD_STATE_CONNECTED, "in-process");
+  return {};
+}
+
+void MemoryStore::stop() {
+  if (!running_) return;
+  running_ = false;
+  host_.report_state(SWITCHBOARD_STATE_STOPPED);
+}
+
+template <class Fn>
+void MemoryStore::update(std::string_view id, int64_t ttl_ms, const switchboard::StoreCallback& done,
+                         Fn&& fn) {
+  if (!running_) {
+    done(Status(StatusCode::kUnavailable, "memory store stopped"), nullptr);
+    return;
+  }
+  switchboard::SessionRecord copy;
+  Status st;
+  {
+    std::lock_guard lock(data_->mu);
+    auto now = Clock::now();
+    if (now >= data_->next_sweep) {
+      std::erase_if(data_->records, [now](const auto& kv) { return kv.second.expires <= now; });
+      data_->next_sweep = now + sweep_interval_;
+    }
+    auto it = data_->records.find(id);
+    if (it == data_->records.end() || it->second.expires <= now) {
+      if (it != data_->records.end()) data_->records.erase(it);
+      st = Status(StatusCode::kNotFound, "no such session");
+    } else {
+      st = fn(it->second.value);
+      if (st.is_ok()) {
+        it->second.expires = now + std::chrono::milliseconds(ttl_ms);
+        copy = it->second.value;
+      }
+    }
+  }
+  done(st, st.is_ok() ? &copy : nullptr);
+}
+
+void MemoryStore::create_session(std::string_view id, int64_t ttl_ms, switchboard::StoreCallback done) {
+  if (!running_) {
+    done(Status(StatusCode::kUnavailable, "memory store stopped"), nullptr);
+    return;
+  }
+  {
+    std::lock_guard lock(data_->mu);
+    data_->records.insert_or_assign(std::string(id),
+                                    Record{{}, Clock::now() + std::chrono::milliseconds(ttl_ms)});
+  }
+  switchboard::SessionRecord empty;
+  done(Status::ok(), &empty);
+}
+
+void MemoryStore::load(std::string_view id, int64_t ttl_ms, switchboard::StoreCallback done) {
+  update(id, ttl_ms, done, [](switchboard::SessionRecord&) { return Status::ok(); });
+}
+
+void MemoryStore::add_channels(std::string_view id, const std::vector<std::string>& names,
+                               uint32_t max_channels, int64_t ttl_ms, switchboard::StoreCallback done) {
+  update(id, ttl_ms, done, [&](switchboard::SessionRecord& r) {
+    std::vector<std::string> added;
+    for (const auto& n : names)
+      if (std::find(r.channels.begin(), r.channels.end(), n) == r.channels.end() &&
+          std::find(added.begin(), added.end(), n) == added.end())
+        added.push_back(n);
+    if (r.channels.size() + added.size() > max_channels)
+      return Status(StatusCode::kLimit, "a session may be in at most " +
+                                            std::to_string(max_channels) + " channels");
+    r.channels.insert(r.channels.end(), added.begin(), added.end());
+    return Status::ok();
+  });
+}
+
+void MemoryStore::remove_channels(std::string_view id, const std::vector<std::string>& names,
+                                  int64_t ttl_ms, switchboard::StoreCallback done) {
+  update(id, ttl_ms, done, [&](switchboard::SessionRecord& r) {
+    std::erase_if(r.channels, [&](const std::string& c) {
+      return std::find(names.begin(), names.end(), c) != names.end();
+    });
+    return Status::ok();
+  });
+}
+
+void MemoryStore::clear_channels(std::string_view id, int64_t ttl_ms, switchboard::StoreCallback done) {
+  update(id, ttl_ms, done, [](switchboard::SessionRecord& r) {
+    r.channels.clear();
+    return Status::ok();
+  });
+}
+
+void MemoryStore::set_user(std::string_view id, const std::optional<std::string>& user,
+                           int64_t ttl_ms, switchboard::StoreCallback done) {
+  update(id, ttl_ms, done, [&](switchboard::SessionRecord& r) {
+    r.user_id = user;
+    return Status::ok();
+  });
+}
+
+void MemoryStore::set_data(std::string_view id, std::string_view key,
+                           const std::optional<std::string>& value_json, int64_t ttl_ms,
+                           switchboard::StoreCallback done) {
+  update(id, ttl_ms, done, [&](switchboard::SessionRecord& r) {
+    auto it = std::find_if(r.data.begin(), r.data.end(), [&](auto& kv) { return kv.first == key; });
+    if (!value_json) {
+      if (it != r.data.end()) r.data.erase(it);
+    } else if (it != r.data.end()) {
+      it->second = *value_json;
+    } else {
+      r.data.emplace_back(std::string(key), *value_json);
+    }
+    return Status::ok();
+  });
+}
+
+void MemoryStore::remove(std::string_view id, switchboard::StoreCallback done) {
+  if (!running_) {
+    done(Status(StatusCode::kUnavailable, "memory store stopped"), nullptr);
+    return;
+  }
+  size_t n;
+  {
+    std::lock_guard lock(data_->mu);
+    auto it = data_->records.find(id);
+    n = it != data_->records.end() && it->second.expires > Clock::now() ? 1 : 0;
+    if (it != data_->records.end()) data_->records.erase(it);
+  }
+  done(n ? Status::ok() : Status(StatusCode::kNotFound, "no such session"), nullptr);
+}
+
+}  // namespace memory_plugin
