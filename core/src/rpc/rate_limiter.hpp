@@ -13,9 +13,11 @@ class TokenBucket {
   explicit TokenBucket(double rate) : rate_(rate), tokens_(rate), last_(Clock::now()) {}
 
   bool take(Clock::time_point now = Clock::now()) {
-    double elapsed = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    tokens_ = std::min(rate_, tokens_ + elapsed * rate_);
+    if (now > last_) {
+      double elapsed = std::chrono::duration<double>(now - last_).count();
+      last_ = now;
+      tokens_ = std::min(rate_, tokens_ + elapsed * rate_);
+    }
     if (tokens_ < 1.0) return false;
     tokens_ -= 1.0;
     return true;
