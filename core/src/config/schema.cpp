@@ -75,7 +75,7 @@ const std::vector<SectionSpec>& core_schema() {
       {"log",
        "Logging to stderr.",
        {
-           {"level", T::SWITCHBOARD_CONFIG_STRING, "info", false, "debug | info | warn | error"},
+           {"level", T::SWITCHBOARD_CONFIG_STRING, "info", false, "`debug`, `info`, `warn` or `error`."},
        }},
   };
   return schema;

@@ -1,0 +1,67 @@
+// Type declarations for switchboard.js (protocol v1, docs/protocol.md).
+
+export interface BackoffOptions {
+  /** Cap of the first reconnect delay, in ms (default 250). */
+  initialMs?: number;
+  /** Largest cap; the cap doubles per failed attempt up to this (default 5000). */
+  maxMs?: number;
+}
+
+export interface ClientOptions {
+  /** WebSocket URL. Default in a browser: ws(s)://<page host>/ws. Required in Node. */
+  url?: string;
+  /** WebSocket implementation (Node: the 'ws' package). Default globalThis.WebSocket. */
+  WebSocket?: unknown;
+  /** Extra handshake headers for Node clients, e.g. { Cookie: 'sb.sid=…' }. */
+  headers?: Record<string, string>;
+  backoff?: BackoffOptions;
+}
+
+/** The error an RPC rejects with: the server's reply.err, or a client-side code. */
+export interface RpcError extends Error {
+  /** Server codes (docs/protocol.md) or client codes 'disconnected' | 'closed' | 'bad_request'. */
+  code: string;
+}
+
+export type Handler = (...args: any[]) => void;
+
+export interface Emitter<Name extends string = string> {
+  on(name: Name, fn: Handler): this;
+  once(name: Name, fn: Handler): this;
+  /** Removes fn, or every handler of name, or (no arguments) everything. */
+  off(name?: Name, fn?: Handler): this;
+}
+
+export interface ServerEvents {
+  /** 'ready' (), 'reconnect' (), 'disconnect' (closeCode, reason), 'error' ({code, message}). */
+  on(name: 'ready' | 'reconnect', fn: () => void): this;
+  on(name: 'disconnect', fn: (closeCode: number, reason: string) => void): this;
+  on(name: 'error', fn: (err: { code?: string; message?: string }) => void): this;
+  once(name: 'ready' | 'reconnect', fn: () => void): this;
+  once(name: 'disconnect', fn: (closeCode: number, reason: string) => void): this;
+  once(name: 'error', fn: (err: { code?: string; message?: string }) => void): this;
+  off(name?: 'ready' | 'reconnect' | 'disconnect' | 'error', fn?: Handler): this;
+}
+
+export type Callback<T = any> = (err: RpcError | null, result?: T) => void;
+
+export interface Client {
+  /** Events from the server; a channel event's handler gets (...args, channelName). */
+  readonly event: Emitter;
+  readonly server: ServerEvents;
+  /** Calls a server method with a trailing Node-style callback; returns nothing. */
+  rpc<T = any>(method: string, ...argsThenCallback: [...any[], Callback<T>]): void;
+  /** Calls a server method; resolves with reply.r. Queued while disconnected. */
+  rpc<T = any>(method: string, ...args: any[]): Promise<T>;
+  /** The socketId from the latest ready frame (undefined before the first). */
+  readonly socketId: string | undefined;
+  /** True between a ready frame and the socket closing. */
+  readonly connected: boolean;
+  /** Closes for good: no reconnect; pending and queued calls fail with 'closed'. */
+  close(): void;
+}
+
+export function createClient(options?: ClientOptions): Client;
+/** Alias of createClient. */
+export const connect: typeof createClient;
+export default createClient;

@@ -1,0 +1,290 @@
+// switchboard.js — the Switchboard client (protocol v1, docs/protocol.md).
+//
+// One ES module, no dependencies, no build step. The server serves it at
+// /switchboard.js; Node 20 imports it too (pass a WebSocket implementation such
+// as the npm 'ws' package). The API follows SocketStream:
+//
+//   import { createClient } from '/switchboard.js';
+//   const ss = createClient();
+//   ss.event.on('chat.message', (msg, channel) => { ... });
+//   ss.server.on('ready', () => ss.rpc('chat.join', 'disney'));
+//   const channels = await ss.rpc('chat.join', 'disney');
+//
+// See README.md beside this file for the whole surface.
+
+const PROTOCOL_CLOSE_POLICY = 1008; // the server refused us on purpose: retrying cannot help
+
+// A minimal event emitter. Handlers run synchronously in registration order; one
+// that throws is reported and does not stop the others (nor the rest of a batch).
+class Emitter {
+  #handlers = new Map(); // name -> array of { fn, once }
+
+  on(name, fn) {
+    if (typeof fn !== 'function') throw new TypeError('handler must be a function');
+    const list = this.#handlers.get(name) ?? [];
+    list.push({ fn, once: false });
+    this.#handlers.set(name, list);
+    return this;
+  }
+
+  once(name, fn) {
+    if (typeof fn !== 'function') throw new TypeError('handler must be a function');
+    const list = this.#handlers.get(name) ?? [];
+    list.push({ fn, once: true });
+    this.#handlers.set(name, list);
+    return this;
+  }
+
+  // off(name, fn) removes that handler (the once-registered one included);
+  // off(name) removes every handler of the name; off() removes everything.
+  off(name, fn) {
+    if (name === undefined) this.#handlers.clear();
+    else if (fn === undefined) this.#handlers.delete(name);
+    else {
+      const list = (this.#handlers.get(name) ?? []).filter((h) => h.fn !== fn);
+      if (list.length) this.#handlers.set(name, list);
+      else this.#handlers.delete(name);
+    }
+    return this;
+  }
+
+  emit(name, args) {
+    const list = this.#handlers.get(name);
+    if (!list) return;
+    // Copy first: a handler may add or remove handlers while we iterate.
+    for (const h of [...list]) {
+      if (h.once) this.off(name, h.fn);
+      try {
+        h.fn(...args);
+      } catch (e) {
+        reportHandlerError(e);
+      }
+    }
+  }
+}
+
+function reportHandlerError(e) {
+  // Browsers have reportError (shows in the console like an uncaught error
+  // without unwinding our dispatch); Node 20 does not.
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
+  else console.error('switchboard: handler threw', e);
+}
+
+function rpcError(code, message) {
+  const err = new Error(message || code);
+  err.code = code;
+  return err;
+}
+
+function defaultUrl() {
+  if (typeof location === 'undefined') return undefined;
+  return (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws';
+}
+
+// Options (all optional in a browser):
+//   url        WebSocket URL; default ws(s)://<page host>/ws
+//   WebSocket  implementation (Node: the 'ws' package); default globalThis.WebSocket
+//   headers    extra handshake headers for Node clients, e.g. { Cookie: 'sb.sid=…' }
+//   backoff    { initialMs = 250, maxMs = 5000 }: full-jitter exponential reconnect delay
+export function createClient(options = {}) {
+  const url = options.url ?? defaultUrl();
+  if (!url) throw new TypeError('switchboard: options.url is required outside a browser');
+  const WS = options.WebSocket ?? globalThis.WebSocket;
+  if (typeof WS !== 'function') {
+    throw new TypeError('switchboard: no WebSocket implementation (pass options.WebSocket)');
+  }
+  const headers = options.headers;
+  const initialMs = options.backoff?.initialMs ?? 250;
+  const maxMs = options.backoff?.maxMs ?? 5000;
+
+  const event = new Emitter();
+  const server = new Emitter();
+
+  let socket = null; // the current WebSocket, or null between attempts
+  let ready = false; // the current socket has received `ready`
+  let everReady = false; // a later `ready` is a reconnect
+  let stopped = false; // close() was called, or the server closed with 1008
+  let attempt = 0; // failed attempts since the last `ready`, for the backoff
+  let retryTimer = null;
+  let socketId = undefined;
+  let nextId = 1;
+  const inFlight = new Map(); // id -> settle(err, result), sent on the current socket
+  const queued = []; // { frame, settle } waiting for the next `ready`
+
+  function open() {
+    retryTimer = null;
+    // Browsers' WebSocket takes (url, protocols) only; 'ws' takes options third.
+    const ws = headers ? new WS(url, [], { headers }) : new WS(url);
+    socket = ws;
+    // Callbacks from a replaced socket are ignored, hence the `socket !== ws` checks.
+    ws.onmessage = (ev) => {
+      if (socket === ws) onData(ev.data);
+    };
+    ws.onclose = (ev) => {
+      if (socket === ws) onClose(ev.code, ev.reason ?? '');
+    };
+    ws.onerror = () => {}; // a close event always follows; it carries the code
+  }
+
+  function onData(data) {
+    if (typeof data !== 'string') return; // protocol v1 frames are text only
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return; // not JSON: nothing we can act on
+    }
+    // A batch is several frames queued together; each counts as if alone.
+    if (Array.isArray(msg)) for (const frame of msg) onFrame(frame);
+    else onFrame(msg);
+  }
+
+  function onFrame(f) {
+    if (f === null || typeof f !== 'object') return;
+    switch (f.t) {
+      case 'event': {
+        if (typeof f.e !== 'string') return;
+        const args = Array.isArray(f.p) ? [...f.p] : [];
+        if (typeof f.c === 'string') args.push(f.c);
+        event.emit(f.e, args);
+        return;
+      }
+      case 'reply': {
+        const settle = inFlight.get(f.id);
+        if (!settle) return;
+        inFlight.delete(f.id);
+        if (f.err) settle(rpcError(String(f.err.code ?? 'unknown'), f.err.message), undefined);
+        else settle(null, f.r);
+        return;
+      }
+      case 'ready':
+        onReady(f);
+        return;
+      case 'error':
+        server.emit('error', [f.err ?? {}]);
+        return;
+      default:
+        return; // unknown frame types are later additions: ignore them
+    }
+  }
+
+  function onReady(f) {
+    ready = true;
+    attempt = 0;
+    socketId = f.socketId;
+    const isReconnect = everReady;
+    everReady = true;
+    // Queued calls go out before any 'ready' handler can issue new ones, so the
+    // server sees calls in the order the app made them.
+    for (const { frame, settle } of queued.splice(0)) send(frame, settle);
+    server.emit('ready', []);
+    if (isReconnect) server.emit('reconnect', []);
+  }
+
+  function onClose(code, reason) {
+    const wasReady = ready;
+    socket = null;
+    ready = false;
+    // The server cannot answer calls sent on a dead socket; the caller decides
+    // whether a retry is safe.
+    const lost = [...inFlight.values()];
+    inFlight.clear();
+    for (const settle of lost) settle(rpcError('disconnected', 'connection closed before the reply'));
+
+    if (code === PROTOCOL_CLOSE_POLICY && !stopped) {
+      stopped = true;
+      failQueued('closed', `server refused the connection (${code} ${reason})`);
+    }
+    // 'disconnect' reports the loss of a working connection, and the server's
+    // refusal; failed reconnect attempts in between are silent.
+    if (wasReady || code === PROTOCOL_CLOSE_POLICY) server.emit('disconnect', [code, reason]);
+    if (!stopped) scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    // Full jitter (random in [0, cap]) spreads a reconnect storm after a server
+    // restart across the whole window instead of synchronising the clients.
+    const cap = Math.min(maxMs, initialMs * 2 ** attempt);
+    attempt++;
+    retryTimer = setTimeout(open, Math.random() * cap);
+  }
+
+  function failQueued(code, message) {
+    for (const { settle } of queued.splice(0)) settle(rpcError(code, message));
+  }
+
+  function send(frame, settle) {
+    inFlight.set(frame.id, settle);
+    try {
+      socket.send(JSON.stringify(frame));
+    } catch (e) {
+      // The socket died under us; its close event will follow and retry.
+      inFlight.delete(frame.id);
+      settle(rpcError('disconnected', e?.message ?? 'send failed'));
+    }
+  }
+
+  // rpc(method, ...args) -> Promise of the reply's `r`, rejected with an Error
+  // carrying .code/.message. A trailing function is a Node-style callback
+  // (err, result) instead, and then no Promise is returned.
+  function rpc(method, ...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : null;
+    let promise;
+    let settle;
+    if (callback) {
+      settle = (err, result) => {
+        try {
+          callback(err, result);
+        } catch (e) {
+          reportHandlerError(e); // must not break the dispatch of the frames after it
+        }
+      };
+    } else {
+      promise = new Promise((resolve, reject) => {
+        settle = (err, result) => (err ? reject(err) : resolve(result));
+      });
+    }
+    // Immediate failures still settle asynchronously, like every other outcome.
+    if (typeof method !== 'string' || method === '') {
+      queueMicrotask(() => settle(rpcError('bad_request', 'method must be a non-empty string')));
+    } else if (stopped) {
+      queueMicrotask(() => settle(rpcError('closed', 'client is closed')));
+    } else {
+      const frame = { t: 'rpc', id: nextId++, m: method, p: args };
+      if (ready) send(frame, settle);
+      else queued.push({ frame, settle });
+    }
+    return promise;
+  }
+
+  // Stops for good: no reconnect; pending and queued calls fail with 'closed'.
+  function close() {
+    if (stopped && !socket) return;
+    stopped = true;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
+    const pending = [...inFlight.values()];
+    inFlight.clear();
+    for (const settle of pending) settle(rpcError('closed', 'client closed'));
+    failQueued('closed', 'client closed');
+    if (socket) socket.close(1000);
+  }
+
+  open();
+
+  return {
+    event,
+    server,
+    rpc,
+    close,
+    get socketId() {
+      return socketId;
+    },
+    get connected() {
+      return ready;
+    },
+  };
+}
+
+export const connect = createClient;
+export default createClient;

@@ -1,0 +1,288 @@
+// Browser end-to-end test of the chat example: real server process, Debian's
+// Chromium driven by playwright-core, two browser contexts = two sessions.
+//
+//   SWITCHBOARD_CHAT_BIN=build/bin/chat node --test tests/e2e/chat.test.mjs
+//
+// Absence is never asserted after a sleep. Every server publish goes through one
+// bus in one order, and each connection receives in that order; so once a later
+// "barrier" broadcast has reached a tab, any earlier event meant for it would have
+// arrived first. Each test publishes, waits for the positive deliveries, then
+// sends a barrier and checks that nothing reached the other tabs.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const WAIT_MS = 10_000; // bound of every wait
+const CHROMIUM = process.env.SWITCHBOARD_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+// ---------------------------------------------------------------------------
+// The server process
+
+// Starts the chat binary on a free port; resolves once it prints its address.
+function startServer(bin) {
+  const proc = spawn(bin, [], {
+    env: { ...process.env, SWITCHBOARD_SERVER_LISTEN: '127.0.0.1:0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Keep the last output for failure messages. Both pipes are read to the end so
+  // a chatty server never blocks on a full pipe.
+  let output = '';
+  const keep = (line) => {
+    output = (output + line + '\n').slice(-8000);
+  };
+  createInterface({ input: proc.stderr }).on('line', keep);
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+
+  const listening = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line within ${WAIT_MS} ms:\n${output}`)), WAIT_MS);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      keep(line);
+      const m = /switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${output}`));
+    });
+  });
+  return { proc, exited, listening, output: () => output };
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// ---------------------------------------------------------------------------
+// Page helpers (element ids are documented at the top of examples/chat/public/app.js)
+
+const tabName = new WeakMap(); // page -> 'A1' | 'A2' | 'B1', for messages
+
+let tokenCount = 0;
+// A unique message text; plain [a-z0-9-] so it is safe inside a CSS selector.
+const token = (what) => `${what}-${++tokenCount}-${process.pid}`;
+
+const lines = (page, kind, attrs = {}) => {
+  let sel = `#log > li[data-kind="${kind}"]`;
+  for (const [k, v] of Object.entries(attrs)) sel += `[data-${k}="${v}"]`;
+  return page.locator(sel);
+};
+
+// Waits until exactly one log line of that kind/attributes is in the page.
+async function expectLine(page, kind, attrs) {
+  const found = lines(page, kind, attrs);
+  await found.first().waitFor({ timeout: WAIT_MS });
+  assert.equal(await found.count(), 1, `one ${kind} line ${JSON.stringify(attrs)} in ${tabName.get(page)}`);
+}
+
+async function expectNoLine(page, kind, attrs) {
+  assert.equal(await lines(page, kind, attrs).count(), 0, `no ${kind} line ${JSON.stringify(attrs)} in ${tabName.get(page)}`);
+}
+
+// Fills the given inputs ({id: value}) and submits the form.
+async function submit(page, formId, fields) {
+  for (const [id, value] of Object.entries(fields)) await page.fill(`#${id}`, value);
+  await page.click(`#${formId} button[type="submit"]`);
+}
+
+const waitFor = (page, selector) => page.locator(selector).waitFor({ timeout: WAIT_MS });
+
+async function waitConnected(page) {
+  await waitFor(page, '#status[data-state="connected"]');
+  // The socket id shows once ready has arrived; whoami fills the rest.
+  await page.waitForFunction(() => document.getElementById('socket-id').textContent !== '', null, {
+    timeout: WAIT_MS,
+  });
+}
+
+const socketIdOf = (page) => page.locator('#socket-id').textContent();
+
+// ---------------------------------------------------------------------------
+
+describe('chat example in a browser', { timeout: 120_000 }, () => {
+  let server;
+  let base;
+  let browser;
+  let A1, A2, B1; // session A has tabs A1, A2; session B has tab B1
+  const pageErrors = [];
+
+  async function openTab(context, name) {
+    const page = await context.newPage();
+    tabName.set(page, name);
+    page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
+    await page.goto(base + '/', { timeout: WAIT_MS });
+    await waitConnected(page);
+    return page;
+  }
+
+  // Publishes a broadcast from B1 and waits until every tab has it (see the top).
+  async function barrier() {
+    const text = token('barrier');
+    await submit(B1, 'broadcast-form', { 'broadcast-text': text });
+    for (const page of [A1, A2, B1]) await expectLine(page, 'broadcast', { text });
+  }
+
+  before(async () => {
+    const bin = process.env.SWITCHBOARD_CHAT_BIN;
+    assert.ok(bin, 'set SWITCHBOARD_CHAT_BIN to the chat example binary');
+    server = startServer(bin);
+    base = await server.listening;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    // Two browser contexts = two cookie jars = two sessions. Tabs of one context
+    // open one after the other so the second already has the first's cookie.
+    const contextA = await browser.newContext();
+    const contextB = await browser.newContext();
+    A1 = await openTab(contextA, 'A1');
+    A2 = await openTab(contextA, 'A2');
+    B1 = await openTab(contextB, 'B1');
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server && server.proc.exitCode === null && server.proc.signalCode === null) {
+      server.proc.kill('SIGKILL'); // only if the shutdown test did not stop it
+    }
+  });
+
+  it('gives each tab its own socketId', async () => {
+    const ids = await Promise.all([A1, A2, B1].map(socketIdOf));
+    assert.equal(new Set(ids).size, 3, `distinct socketIds: ${ids}`);
+  });
+
+  it('signs in per session: both tabs of a session share the user', async () => {
+    await submit(A1, 'signin-form', { 'signin-name': 'alice' });
+    await waitFor(A1, '#user-id[data-signed-in="true"]:text-is("alice")');
+    await submit(B1, 'signin-form', { 'signin-name': 'bob' });
+    await waitFor(B1, '#user-id[data-signed-in="true"]:text-is("bob")');
+    await A2.click('#refresh');
+    await waitFor(A2, '#user-id[data-signed-in="true"]:text-is("alice")');
+  });
+
+  it('joining a room in one tab joins the whole session', async () => {
+    await submit(A1, 'join-form', { 'join-room': 'disney' });
+    await waitFor(A1, '#rooms > li[data-room="disney"]');
+    await A2.click('#refresh');
+    await waitFor(A2, '#rooms > li[data-room="disney"]');
+    await B1.click('#refresh');
+    await waitFor(B1, '#user-id:text-is("bob")');
+    assert.equal(await B1.locator('#rooms > li').count(), 0, 'B joined nothing');
+  });
+
+  it('a room message reaches every tab of the subscribed session only', async () => {
+    const text = token('room');
+    await submit(B1, 'send-form', { 'send-room': 'disney', 'send-text': text });
+    await expectLine(A1, 'message', { room: 'disney', from: 'bob', text });
+    await expectLine(A2, 'message', { room: 'disney', from: 'bob', text });
+    await barrier();
+    await expectNoLine(B1, 'message', { text });
+  });
+
+  it('a direct message reaches every tab of that user only', async () => {
+    const toAlice = token('to-alice');
+    await submit(B1, 'direct-form', { 'direct-to': 'alice', 'direct-text': toAlice });
+    await expectLine(A1, 'direct', { from: 'bob', text: toAlice });
+    await expectLine(A2, 'direct', { from: 'bob', text: toAlice });
+
+    const toBob = token('to-bob');
+    await submit(A1, 'direct-form', { 'direct-to': 'bob', 'direct-text': toBob });
+    await expectLine(B1, 'direct', { from: 'alice', text: toBob });
+
+    await barrier();
+    await expectNoLine(B1, 'direct', { text: toAlice });
+    await expectNoLine(A1, 'direct', { text: toBob });
+    await expectNoLine(A2, 'direct', { text: toBob });
+  });
+
+  it('a ping reaches exactly one tab', async () => {
+    const a1 = await socketIdOf(A1);
+    const a2 = await socketIdOf(A2);
+
+    await A1.click('#ping-self');
+    await expectLine(A1, 'ping', { 'from-socket': a1, from: 'alice' });
+
+    await submit(A2, 'ping-form', { 'ping-id': a1 });
+    await expectLine(A1, 'ping', { 'from-socket': a2, from: 'alice' });
+
+    await barrier();
+    for (const page of [A2, B1]) {
+      await expectNoLine(page, 'ping', { 'from-socket': a1 });
+      await expectNoLine(page, 'ping', { 'from-socket': a2 });
+    }
+  });
+
+  it('a broadcast reaches every tab of every session', async () => {
+    const text = token('all');
+    await submit(A2, 'broadcast-form', { 'broadcast-text': text });
+    for (const page of [A1, A2, B1]) await expectLine(page, 'broadcast', { from: 'alice', text });
+  });
+
+  it('after signing out, the session gets no direct messages for the user', async () => {
+    await A1.click('#signout');
+    await waitFor(A1, '#user-id[data-signed-in="false"]');
+
+    const text = token('after-signout');
+    await submit(B1, 'direct-form', { 'direct-to': 'alice', 'direct-text': text });
+    await barrier();
+    await expectNoLine(A1, 'direct', { text });
+    await expectNoLine(A2, 'direct', { text });
+
+    // The session's other state is untouched, and it now speaks as anonymous.
+    const hello = token('anon');
+    await submit(A1, 'send-form', { 'send-room': 'disney', 'send-text': hello });
+    await expectLine(A2, 'message', { room: 'disney', from: 'anonymous', text: hello });
+  });
+
+  it('a reloaded tab is back in its rooms with a new socketId', async () => {
+    const before = await socketIdOf(A2);
+    await A2.reload({ timeout: WAIT_MS });
+    await waitConnected(A2);
+    await waitFor(A2, '#rooms > li[data-room="disney"]');
+    assert.notEqual(await socketIdOf(A2), before);
+
+    const text = token('after-reload');
+    await submit(B1, 'send-form', { 'send-room': 'disney', 'send-text': text });
+    await expectLine(A2, 'message', { room: 'disney', from: 'bob', text });
+    await expectLine(A1, 'message', { room: 'disney', from: 'bob', text });
+  });
+
+  it('leaving a room stops its messages for every tab of the session', async () => {
+    await A1.click('#rooms > li[data-room="disney"] button.leave');
+    await A1.locator('#rooms > li[data-room="disney"]').waitFor({ state: 'detached', timeout: WAIT_MS });
+
+    const text = token('after-leave');
+    await submit(B1, 'send-form', { 'send-room': 'disney', 'send-text': text });
+    await barrier();
+    await expectNoLine(A1, 'message', { text });
+    await expectNoLine(A2, 'message', { text });
+  });
+
+  it('no page raised an error', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('the server exits with code 0 within 10 s of SIGTERM', async () => {
+    server.proc.kill('SIGTERM');
+    const { code, signal } = await withTimeout(server.exited, 10_000, 'server exit after SIGTERM');
+    assert.equal(signal, null, `killed by ${signal}:\n${server.output()}`);
+    assert.equal(code, 0, `exit code ${code}:\n${server.output()}`);
+  });
+});
