@@ -44,11 +44,13 @@ class Session {
   // Sign in as id (resolves to the id); std::nullopt signs this session out: its
   // connections stop receiving that user's events, other sessions are unaffected.
   Future set_user_id(std::optional<std::string> id) const;
-  // The user id as known when the call started (updated by set_user_id).
+  // The session's user id as this connection knows it: loaded at connect and
+  // kept current by every change to the session, from any connection or server.
   std::optional<std::string> user_id() const;
-  // Free-form session data: set (null value deletes) and read.
+  // Free-form session data, kept in the session store: set (a null value deletes
+  // the key; resolves to the value) and get (resolves to the value or null).
   Future set(const std::string& key, Json value) const;
-  Json get(const std::string& key) const;
+  Future get(const std::string& key) const;
 
  private:
   std::shared_ptr<detail::SessionOps> ops_;

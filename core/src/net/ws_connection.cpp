@@ -26,7 +26,8 @@ WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, beast::tcp_stream&&
       ws_(std::move(stream)),
       ticket_(std::move(ticket)),
       opened_(std::move(session)),
-      bucket_(ctx.settings.limits.rpc_per_second) {
+      bucket_(ctx.settings.limits.rpc_per_second),
+      refresh_(loop.ioc()) {
   socket_id_ = session::new_socket_id();
   session_key_ = opened_.key;
   session_ = std::make_shared<detail::SessionOps>(ctx_.sessions, opened_.id, opened_.key,
@@ -69,7 +70,21 @@ void WsConnection::on_accept(beast::error_code ec) {
     close_going_away();
     return;
   }
+  schedule_refresh();
   do_read();
+}
+
+void WsConnection::schedule_refresh() {
+  // Every store operation refreshes the TTL; an open connection that makes none
+  // still keeps its session alive by reading it every half TTL.
+  refresh_.expires_after(std::max<std::chrono::milliseconds>(ctx_.settings.session.ttl / 2,
+                                                             std::chrono::seconds(1)));
+  refresh_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->finished_) return;
+    self->session_->list();
+    self->schedule_refresh();
+  });
 }
 
 void WsConnection::do_read() {
@@ -175,6 +190,11 @@ void WsConnection::send_frame(const routing::Frame& frame) {
   flush();
 }
 
+void WsConnection::session_synced(const std::optional<std::string>& user,
+                                  const std::vector<std::string>& channels) {
+  session_->sync_binding(user, channels);
+}
+
 void WsConnection::flush() {
   if (writing_ || queue_.empty()) return;
   in_flight_.clear();
@@ -262,6 +282,7 @@ void WsConnection::finish() {
   }
   closing_ = true;
   loop_.shard().remove(this);
+  refresh_.cancel();
   queue_.clear();
   ticket_.reset();
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -45,6 +46,8 @@ class WsConnection final : public routing::Subscriber,
   void start(http::request<http::string_body> req);
 
   void send_frame(const routing::Frame& frame) override;
+  void session_synced(const std::optional<std::string>& user,
+                      const std::vector<std::string>& channels) override;
   // Graceful shutdown: close 1001 once the current write (if any) is done.
   void close_going_away();
 
@@ -59,6 +62,7 @@ class WsConnection final : public routing::Subscriber,
   void begin_close(websocket::close_code code, const char* reason);
   void cut_off();  // slow reader: drop the socket
   void finish();   // leaves the index; runs once
+  void schedule_refresh();  // keeps the session's sliding TTL alive while connected
 
   NetContext& ctx_;
   EventLoop& loop_;
@@ -68,6 +72,7 @@ class WsConnection final : public routing::Subscriber,
   std::shared_ptr<detail::SessionOps> session_;
   beast::flat_buffer in_;
   rpc::TokenBucket bucket_;
+  boost::asio::steady_timer refresh_;
 
   std::deque<routing::Frame> queue_;
   size_t queued_bytes_ = 0;  // queue_ + in flight

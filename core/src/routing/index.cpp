@@ -88,7 +88,10 @@ uint64_t IndexShard::dispatch(const Delivery& d) {
       auto it = sessions_.find(d.session_key);
       if (it == sessions_.end()) break;
       // bind() never touches sessions_, so iterating it here is safe.
-      for (auto* s : it->second) bind(s, d.user, d.channels);
+      for (auto* s : it->second) {
+        bind(s, d.user, d.channels);
+        s->session_synced(d.user, d.channels);
+      }
       break;
     }
   }

@@ -23,6 +23,9 @@ class Subscriber {
   virtual ~Subscriber() = default;
   // Queue one outbound text frame; never blocks, never re-enters the index.
   virtual void send_frame(const Frame& frame) = 0;
+  // The session's binding changed (after the index applied it).
+  virtual void session_synced(const std::optional<std::string>& /*user*/,
+                              const std::vector<std::string>& /*channels*/) {}
 
   const std::string& socket_id() const { return socket_id_; }
   const std::string& session_key() const { return session_key_; }

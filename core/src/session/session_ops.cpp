@@ -108,15 +108,29 @@ Future SessionOps::set(const std::string& key, Json value) {
       false, [value](const SessionRecord&) { return value; }, remember());
 }
 
-Json SessionOps::get(const std::string& key) const {
+Future SessionOps::get(const std::string& key) {
+  const int64_t ttl = service_.settings().session.ttl.count();
+  return service_.change(
+      id_, key_,
+      [id = id_, ttl](SessionStore& s, StoreCallback cb) { s.load(id, ttl, std::move(cb)); },
+      false,
+      [key](const SessionRecord& r) -> Json {
+        for (const auto& [k, v] : r.data) {
+          if (k != key) continue;
+          std::error_code ec;
+          Json j = boost::json::parse(v, ec);
+          return ec ? Json(nullptr) : j;
+        }
+        return nullptr;
+      },
+      remember());
+}
+
+void SessionOps::sync_binding(const std::optional<std::string>& user,
+                              const std::vector<std::string>& channels) {
   std::lock_guard lock(mu_);
-  for (const auto& [k, v] : snapshot_.data) {
-    if (k != key) continue;
-    std::error_code ec;
-    Json j = boost::json::parse(v, ec);
-    return ec ? Json(nullptr) : j;
-  }
-  return nullptr;
+  snapshot_.user_id = user;
+  snapshot_.channels = channels;
 }
 
 }  // namespace switchboard::detail
@@ -130,6 +144,6 @@ Future Channels::list() const { return ops_->list(); }
 Future Session::set_user_id(std::optional<std::string> id) const { return ops_->set_user(std::move(id)); }
 std::optional<std::string> Session::user_id() const { return ops_->user_id(); }
 Future Session::set(const std::string& key, Json value) const { return ops_->set(key, std::move(value)); }
-Json Session::get(const std::string& key) const { return ops_->get(key); }
+Future Session::get(const std::string& key) const { return ops_->get(key); }
 
 }  // namespace switchboard

@@ -1,7 +1,8 @@
 // detail::SessionOps — what a Session handle in an RPC handler does: validation
 // of names and ids against the limits, then SessionService::change. Keeps a
-// snapshot of the record (as loaded at connect, updated by this connection's own
-// changes) for the synchronous getters. Thread-safe.
+// snapshot of the record for the synchronous user_id(): loaded at connect,
+// updated by every store answer and by every _session envelope for the session
+// (so a sign-in from another tab or server shows here too). Thread-safe.
 #pragma once
 
 #include <mutex>
@@ -25,7 +26,9 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   Future set_user(std::optional<std::string> id);
   std::optional<std::string> user_id() const;
   Future set(const std::string& key, Json value);
-  Json get(const std::string& key) const;
+  Future get(const std::string& key);
+  // A _session envelope for this session arrived (any connection, any server).
+  void sync_binding(const std::optional<std::string>& user, const std::vector<std::string>& channels);
 
   const std::string& id() const { return id_; }
   const std::string& key() const { return key_; }
