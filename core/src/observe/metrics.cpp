@@ -6,33 +6,19 @@
 
 namespace switchboard::observe {
 namespace {
+// One metric family: HELP, TYPE and a single sample.
+void family(std::string& out, const char* type, const char* name, const char* help,
+            const std::string& labels, const std::string& value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  out.append(name).append(labels).append(" ").append(value).append("\n");
+}
 void counter(std::string& out, const char* name, const char* help, uint64_t v) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += " counter\n";
-  out += name;
-  out += ' ';
-  out += std::to_string(v);
-  out += '\n';
+  family(out, "counter", name, help, "", std::to_string(v));
 }
 void gauge(std::string& out, const char* name, const char* help, const std::string& labels,
            int64_t v) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += " gauge\n";
-  out += name;
-  out += labels;
-  out += ' ';
-  out += std::to_string(v);
-  out += '\n';
+  family(out, "gauge", name, help, labels, std::to_string(v));
 }
 }  // namespace
 

@@ -44,6 +44,23 @@ void on_store_done(void* op_ctx, uint32_t status, const switchboard_session_reco
 
 void* ctx(StoreCallback done) { return new StoreCallback(std::move(done)); }
 
+// Creates a plugin instance through its C table; throws PluginError with what the
+// plugin said.
+template <class VTable>
+void* create(const VTable* vt, const LoadedPlugin& plugin, const char* what,
+             const ConfigEntries& config, const HostBridge& bridge) {
+  if (vt == nullptr)
+    throw PluginError("plugin " + plugin.path + " ('" + plugin.descriptor->name + "') provides no " +
+                      what);
+  CEntries c(config);
+  char err[kErrLen] = {};
+  void* instance = nullptr;
+  if (vt->create(c.entries.data(), c.entries.size(), bridge.table(), &instance, err, kErrLen) !=
+      SWITCHBOARD_OK)
+    throw PluginError(std::string(what) + " '" + plugin.descriptor->name + "': " + err);
+  return instance;
+}
+
 std::vector<switchboard_str> strs(const std::vector<std::string>& v) {
   std::vector<switchboard_str> out;
   out.reserve(v.size());
@@ -55,16 +72,10 @@ std::vector<switchboard_str> strs(const std::vector<std::string>& v) {
 
 PluginTransport::PluginTransport(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
                                  std::unique_ptr<HostBridge> bridge)
-    : plugin_(std::move(plugin)), bridge_(std::move(bridge)), vt_(plugin_->descriptor->transport) {
-  if (vt_ == nullptr)
-    throw PluginError("plugin " + plugin_->path + " ('" + plugin_->descriptor->name +
-                      "') provides no transport");
-  CEntries c(config);
-  char err[kErrLen] = {};
-  auto s = vt_->create(c.entries.data(), c.entries.size(), bridge_->table(), &instance_, err, kErrLen);
-  if (s != SWITCHBOARD_OK)
-    throw PluginError(std::string("transport '") + plugin_->descriptor->name + "': " + err);
-}
+    : plugin_(std::move(plugin)),
+      bridge_(std::move(bridge)),
+      vt_(plugin_->descriptor->transport),
+      instance_(create(vt_, *plugin_, "transport", config, *bridge_)) {}
 
 PluginTransport::~PluginTransport() {
   if (instance_) {
@@ -93,16 +104,10 @@ void PluginTransport::stop() {
 
 PluginStore::PluginStore(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
                          std::unique_ptr<HostBridge> bridge)
-    : plugin_(std::move(plugin)), bridge_(std::move(bridge)), vt_(plugin_->descriptor->store) {
-  if (vt_ == nullptr)
-    throw PluginError("plugin " + plugin_->path + " ('" + plugin_->descriptor->name +
-                      "') provides no session store");
-  CEntries c(config);
-  char err[kErrLen] = {};
-  auto s = vt_->create(c.entries.data(), c.entries.size(), bridge_->table(), &instance_, err, kErrLen);
-  if (s != SWITCHBOARD_OK)
-    throw PluginError(std::string("session store '") + plugin_->descriptor->name + "': " + err);
-}
+    : plugin_(std::move(plugin)),
+      bridge_(std::move(bridge)),
+      vt_(plugin_->descriptor->store),
+      instance_(create(vt_, *plugin_, "session store", config, *bridge_)) {}
 
 PluginStore::~PluginStore() {
   if (instance_) {
