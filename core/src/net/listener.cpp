@@ -11,7 +11,7 @@ using tcp = asio::ip::tcp;
 
 Listener::Listener(NetContext& ctx, std::vector<EventLoop*> loops, const std::string& host,
                    uint16_t port)
-    : ctx_(ctx), loops_(std::move(loops)), acceptor_(loops_[0]->ioc()) {
+    : ctx_(ctx), loops_(std::move(loops)), acceptor_(loops_[0]->ioc()), retry_(loops_[0]->ioc()) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {
@@ -39,6 +39,7 @@ void Listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
+    self->retry_.cancel();
   });
 }
 
@@ -53,8 +54,13 @@ void Listener::do_accept() {
         std::make_shared<HttpSession>(ctx, *loop, std::move(*s))->run();
       });
     } else {
-      // EMFILE and friends: log and keep accepting (after a pause would be kinder).
+      // EMFILE and friends: back off briefly instead of spinning on the error.
       observe::log_warn("net", "accept failed: " + ec.message());
+      self->retry_.expires_after(std::chrono::milliseconds(100));
+      self->retry_.async_wait([self](boost::system::error_code e) {
+        if (!e && self->acceptor_.is_open()) self->do_accept();
+      });
+      return;
     }
     self->do_accept();
   });

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "net/event_loop.hpp"
 #include "net/net_context.hpp"
@@ -27,6 +28,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   NetContext& ctx_;
   std::vector<EventLoop*> loops_;
   boost::asio::ip::tcp::acceptor acceptor_;  // on loops_[0]
+  boost::asio::steady_timer retry_;          // after an accept error (EMFILE)
   uint16_t port_ = 0;
   size_t next_ = 0;
 };
