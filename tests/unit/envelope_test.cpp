@@ -37,7 +37,7 @@ TEST_CASE("SocketStream's four envelope kinds decode", "[envelope]") {
   CHECK(e.targets == std::vector<std::string>{"254987654324567"});
 }
 
-TEST_CASE("missing p means no arguments; unknown fields are ignored", "[envelope]") {
+TEST_CASE("missing p means no arguments: unknown fields are ignored", "[envelope]") {
   Envelope e;
   std::string err;
   REQUIRE(decode(R"({"t":"all","e":"x","extra":{"y":1}})", e, err) == DecodeResult::kOk);

@@ -4,8 +4,10 @@
 // (RPC handlers, timers, main, other threads). The event goes onto the bus (the
 // configured transport) and every server process delivers it to its matching
 // connections. Delivery is at-most-once; order is kept per publisher per
-// connection. A message the bus refuses (backpressure, broker down) is counted in
-// /metrics as dropped and the call returns false.
+// connection. A call returns false when the message was dropped at once because
+// the transport is not connected (an outage) or the server is stopping; a
+// message the transport itself refuses later (backpressure) cannot be reported
+// to the call. Both are counted in /metrics as switchboard_events_dropped_total.
 #pragma once
 
 #include <string_view>

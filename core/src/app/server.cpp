@@ -88,6 +88,8 @@ struct Server::Impl {
     host = std::make_unique<plugin::PluginHost>(
         settings, plugins_dir, metrics, [d = dispatcher.get()](std::string_view b) { d->deliver(b); });
     sessions = std::make_unique<session::SessionService>(settings, *host);
+    dispatcher->on_session_applied(
+        [s = sessions.get()](const std::string& nonce) { s->announcement_applied(nonce); });
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
     net = std::unique_ptr<net::NetContext>(new net::NetContext{
         settings, metrics, *sessions, rpc, *publisher,
@@ -168,7 +170,9 @@ struct Server::Impl {
     }
     host->stop();
     for (auto& l : loops) l->stop();
+    // Everything bound to a loop's io_context goes before the loops do.
     signals.reset();
+    listener.reset();
     loops.clear();
   }
 };
@@ -188,13 +192,15 @@ int Server::wait() { return impl_->wait(); }
 uint16_t Server::port() const { return impl_->listener ? impl_->listener->port() : 0; }
 
 int Server::run() {
-  impl_->start();
+  // Handle signals before anything is printed: a supervisor may send SIGTERM as
+  // soon as it reads the listening line.
   impl_->signals = std::make_unique<asio::signal_set>(impl_->loops[0]->ioc(), SIGINT, SIGTERM);
   impl_->signals->async_wait([impl = impl_.get()](boost::system::error_code ec, int sig) {
     if (ec) return;
     observe::log_info("server", std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
     impl->request_stop();
   });
+  impl_->start();
   return impl_->wait();
 }
 

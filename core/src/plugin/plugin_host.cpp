@@ -63,11 +63,15 @@ void PluginHost::stop() {
   store_.reset();
 }
 
-void PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
-  if (stopped_) {
+bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
+  const char* why = stopped_ ? "server is stopping"
+                    : metrics_.transport.state.load() != SWITCHBOARD_STATE_CONNECTED
+                        ? "transport not connected"
+                        : nullptr;
+  if (why != nullptr) {
     observe::bump(metrics_.events_dropped);
-    if (done) done(Status(StatusCode::kUnavailable, "server is stopping"));
-    return;
+    if (done) done(Status(StatusCode::kUnavailable, why));
+    return false;
   }
   boost::asio::post(control_, [this, bytes = std::move(bytes), done = std::move(done)] {
     Status s = running_ ? transport_->publish(bytes)
@@ -79,6 +83,7 @@ void PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
     }
     if (done) done(s);
   });
+  return true;
 }
 
 void PluginHost::with_store(std::function<void(SessionStore&)> op, std::function<void()> on_stopped) {

@@ -37,8 +37,11 @@ class PluginHost {
   void stop();
 
   // Any thread. Publishes on the control thread; counts published / dropped;
-  // done (optional) gets the transport's status on the control thread.
-  void publish(std::string bytes, std::function<void(Status)> done = {});
+  // done (optional) gets the transport's status on the control thread. Returns
+  // false (and counts a drop, and done gets kUnavailable) without trying when
+  // the server is stopping or the transport's last reported state is not
+  // connected: at-most-once delivery drops rather than queues during an outage.
+  bool publish(std::string bytes, std::function<void(Status)> done = {});
   // Any thread. Runs op(store) on the control thread; fails with kUnavailable
   // after stop.
   void with_store(std::function<void(SessionStore&)> op,

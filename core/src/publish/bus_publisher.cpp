@@ -23,8 +23,7 @@ bool BusPublisher::send(routing::Target target, const std::vector<std::string>& 
   if (bytes.size() > settings_.limits.max_bus_message_bytes)
     throw std::invalid_argument("publish: the message is " + std::to_string(bytes.size()) +
                                 " bytes, over limits.max_bus_message_bytes");
-  host_.publish(std::move(bytes));
-  return true;
+  return host_.publish(std::move(bytes));
 }
 
 bool BusPublisher::publish_all(std::string_view event, boost::json::array args) {

@@ -45,7 +45,13 @@ void Dispatcher::deliver(std::string_view bytes) {
       return;
     case DecodeResult::kOk: break;
   }
-  post_(build(std::move(e)));
+  std::string nonce = std::move(e.nonce);
+  auto d = build(std::move(e));
+  if (!nonce.empty() && session_applied_) {
+    // The deleter runs when the last loop drops the delivery, i.e. once applied.
+    d->applied = std::shared_ptr<void>(nullptr, [fn = session_applied_, nonce](void*) { fn(nonce); });
+  }
+  post_(std::move(d));
 }
 
 }  // namespace switchboard::routing

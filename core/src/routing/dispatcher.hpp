@@ -28,6 +28,12 @@ class Dispatcher {
 
   void deliver(std::string_view bytes);
 
+  // Called (on some loop thread) once every loop has applied a _session envelope
+  // that carries a nonce. Set before the transport starts.
+  void on_session_applied(std::function<void(const std::string& nonce)> fn) {
+    session_applied_ = std::move(fn);
+  }
+
   // Builds the delivery for a decoded envelope (exposed for tests).
   static std::shared_ptr<Delivery> build(Envelope&& e);
 
@@ -35,6 +41,7 @@ class Dispatcher {
   DecodeLimits limits_;
   observe::Metrics& metrics_;
   Post post_;
+  std::function<void(const std::string&)> session_applied_;
   observe::ThrottledLog malformed_log_{std::chrono::seconds(10)};
 };
 

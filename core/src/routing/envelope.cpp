@@ -96,6 +96,8 @@ DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits,
       }
       out.channels.emplace_back(c.get_string());
     }
+    if (const json::value* n = o.if_contains("n"); n != nullptr && n->is_string())
+      out.nonce = n->get_string();
     return DecodeResult::kOk;
   }
   if (!type.empty() && type.front() == '_') return DecodeResult::kIgnored;
@@ -170,7 +172,7 @@ std::string encode_publish(Target target, const std::vector<std::string>& target
 }
 
 std::string encode_session_sync(std::string_view session_key, const std::optional<std::string>& user,
-                                const std::vector<std::string>& channels) {
+                                const std::vector<std::string>& channels, std::string_view nonce) {
   json::object o;
   o["t"] = "_session";
   o["s"] = session_key;
@@ -178,6 +180,7 @@ std::string encode_session_sync(std::string_view session_key, const std::optiona
   json::array ch;
   for (const auto& c : channels) ch.emplace_back(c);
   o["ch"] = std::move(ch);
+  if (!nonce.empty()) o["n"] = nonce;
   return json::serialize(o);
 }
 

@@ -7,7 +7,8 @@
 //   {"t":"channel","channels":["disney"],"e":"chatMessage","p":[{...}]}
 //   {"t":"user","users":["fred"],"e":"specialOffer","p":["..."]}
 //   {"t":"socketId","socketId":"254987654324567","e":"justForMe","p":["..."]}
-//   {"t":"_session","s":"<routing key>","u":"fred"|null,"ch":["disney"]}   (internal)
+//   {"t":"_session","s":"<routing key>","u":"fred"|null,"ch":["disney"],"n":"<nonce>"}
+//   (internal; "n" lets the announcing server see its own echo applied)
 #pragma once
 
 #include <cstddef>
@@ -31,6 +32,7 @@ struct Envelope {
   std::string session_key;
   std::optional<std::string> user;
   std::vector<std::string> channels;
+  std::string nonce;  // may be empty
 };
 
 struct DecodeLimits {
@@ -50,7 +52,8 @@ DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits,
 std::string encode_publish(Target target, const std::vector<std::string>& targets,
                            std::string_view event, const boost::json::array& params);
 std::string encode_session_sync(std::string_view session_key, const std::optional<std::string>& user,
-                                const std::vector<std::string>& channels);
+                                const std::vector<std::string>& channels,
+                                std::string_view nonce = {});
 
 // A channel name: non-empty, at most max_bytes (UTF-8 validity is checked by the
 // JSON layer that carried it).

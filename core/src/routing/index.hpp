@@ -52,6 +52,8 @@ struct Delivery {
   std::string session_key;
   std::optional<std::string> user;
   std::vector<std::string> channels;
+  // Released when the last loop has applied this delivery (see Dispatcher).
+  std::shared_ptr<void> applied;
 };
 
 class IndexShard {

@@ -1,10 +1,24 @@
 #include "session/session_service.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include "observe/log.hpp"
 #include "routing/envelope.hpp"
 #include "session/ids.hpp"
 
 namespace switchboard::session {
+
+namespace {
+// How long a change waits for its announcement to come back from the bus.
+constexpr auto kAnnounceTimeout = std::chrono::seconds(5);
+}  // namespace
+
+struct SessionService::Pending {
+  Promise promise;
+  Json value;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+};
 
 Error store_error(const Status& s) {
   switch (s.code()) {
@@ -19,7 +33,8 @@ SessionService::SessionService(const config::Settings& settings, plugin::PluginH
     : settings_(settings),
       host_(host),
       secret_(settings.session.secret.empty() ? random_hex(32) : settings.session.secret),
-      ttl_ms_(settings.session.ttl.count()) {
+      ttl_ms_(settings.session.ttl.count()),
+      instance_(random_hex(8)) {
   if (settings.session.secret.empty() && settings.transport.use != "memory")
     observe::log_warn("session",
                       "session.secret is empty: using a random per-process key; servers that "
@@ -97,20 +112,56 @@ Future SessionService::change(const std::string& id, const std::string& key, Sto
             p.resolve(std::move(value));
             return;
           }
-          host_.publish(routing::encode_session_sync(key, r->user_id, r->channels),
-                        [p, value](Status ps) {
-                          if (ps.is_ok()) {
-                            p.resolve(value);
-                          } else {
-                            p.reject({"transport_unavailable",
-                                      "saved, but the change could not be announced on the bus: " +
-                                          ps.message()});
-                          }
-                        });
+          announce_binding(key, *r, p, std::move(value));
         });
       },
       [p] { p.reject({"store_unavailable", "server is stopping"}); });
   return p.future();
+}
+
+std::shared_ptr<SessionService::Pending> SessionService::take(const std::string& nonce) {
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(nonce);
+  if (it == pending_.end()) return nullptr;
+  auto p = std::move(it->second);
+  pending_.erase(it);
+  return p;
+}
+
+void SessionService::announce_binding(const std::string& key, const SessionRecord& r, Promise p, Json value) {
+  std::string nonce = instance_ + "-" + std::to_string(next_nonce_++);
+  auto pending = std::make_shared<Pending>();
+  pending->promise = p;
+  pending->value = std::move(value);
+  pending->timer = std::make_unique<boost::asio::steady_timer>(host_.control(), kAnnounceTimeout);
+  {
+    std::lock_guard lock(mu_);
+    pending_[nonce] = pending;
+  }
+  pending->timer->async_wait([this, nonce](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto lost = take(nonce))
+      lost->promise.reject({"transport_unavailable",
+                            "saved, but the bus did not deliver the change back within 5 s"});
+  });
+  host_.publish(routing::encode_session_sync(key, r.user_id, r.channels, nonce),
+                [this, nonce](Status s) {
+                  if (s.is_ok()) return;  // announcement_applied() completes it
+                  if (auto refused = take(nonce)) {
+                    refused->timer->cancel();
+                    refused->promise.reject(
+                        {"transport_unavailable",
+                         "saved, but the change could not be announced on the bus: " + s.message()});
+                  }
+                });
+}
+
+void SessionService::announcement_applied(const std::string& nonce) {
+  auto done = take(nonce);
+  if (!done) return;  // another server's, or already timed out
+  // The timer lives on the control thread; cancel it there.
+  boost::asio::post(host_.control(), [done] { done->timer->cancel(); });
+  done->promise.resolve(done->value);
 }
 
 }  // namespace switchboard::session

@@ -2,13 +2,19 @@
 // behind a cookie, and performs every change: saved in the session store first,
 // then announced on the bus as a _session envelope carrying the session's full
 // binding (user + channels) under its routing key, so every server updates that
-// session's open connections. Thread-safe; completions arrive on any thread.
+// session's open connections. A change completes once this server has applied
+// its own echo of the announcement (so every connection of the session here is
+// updated when the caller hears back), or fails after kAnnounceTimeout.
+// Thread-safe; completions arrive on any thread.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "config/settings.hpp"
 #include "plugin/plugin_host.hpp"
@@ -43,15 +49,27 @@ class SessionService {
                 std::function<Json(const SessionRecord&)> result,
                 std::function<void(const SessionRecord&)> on_saved = {});
 
+  // The dispatcher reports that every loop applied an announcement of ours.
+  void announcement_applied(const std::string& nonce);
+
   std::string routing_key_of(const std::string& id) const;
   std::string set_cookie_header(const std::string& id) const;
   const config::Settings& settings() const { return settings_; }
 
  private:
+  struct Pending;
+  // Publishes the binding; p resolves to value once this server applied the echo.
+  void announce_binding(const std::string& key, const SessionRecord& r, Promise p, Json value);
+  std::shared_ptr<Pending> take(const std::string& nonce);
+
   const config::Settings& settings_;
   plugin::PluginHost& host_;
   std::string secret_;
   int64_t ttl_ms_;
+  const std::string instance_;  // prefix of this server's nonces
+  std::atomic<uint64_t> next_nonce_{0};
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Pending>> pending_;  // guarded by mu_
 };
 
 }  // namespace switchboard::session
