@@ -98,6 +98,12 @@ TEST_CASE("encode and decode round-trip", "[envelope]") {
   CHECK(e.session_key == "key");
   CHECK_FALSE(e.user.has_value());
   CHECK(e.channels == std::vector<std::string>{"x", "y"});
+  CHECK(e.nonce.empty());
+
+  REQUIRE(decode(encode_session_sync("key", std::string("u"), {}, "srv-7"), e, err) ==
+          DecodeResult::kOk);
+  CHECK(e.user == std::optional<std::string>("u"));
+  CHECK(e.nonce == "srv-7");
 }
 
 TEST_CASE("the dispatcher builds one frame per channel, naming it", "[envelope][dispatcher]") {
