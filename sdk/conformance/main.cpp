@@ -1,0 +1,269 @@
+// switchboard-conformance: runs the shared battery of docs/conformance-spec.md
+// against any plugin .so, loaded through the server's own loader.
+//
+//   switchboard-conformance <plugin.so> [--config FILE] [--list] [--filter TEXT]
+//                           [--report FILE.json] [--junit FILE.xml]
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "config/schema.hpp"
+#include "config/validate.hpp"
+#include "observe/log.hpp"
+#include "plugin/loader.hpp"
+#include "spec.hpp"
+#include "switchboard/config.hpp"
+
+using namespace switchboard;
+using namespace switchboard::conformance;
+
+namespace {
+
+const char kUsage[] =
+    "usage: switchboard-conformance <plugin.so> [options]\n"
+    "  --config FILE     YAML: the plugin's settings under its name, plus an optional\n"
+    "                    `conformance:` section {broker_stop, broker_start, time_scale}\n"
+    "  --list            list the cases and exit\n"
+    "  --filter TEXT     run only cases whose id or name contains TEXT\n"
+    "  --report FILE     write the results as JSON\n"
+    "  --junit FILE      write the results as JUnit XML\n"
+    "  --verbose         show the plugin's log lines (state changes, warnings)\n"
+    "Exit status: 0 when every MUST case passed, 1 when one failed, 2 on a usage or load error.\n";
+
+struct Options {
+  std::string plugin;
+  std::string config;
+  std::string filter;
+  std::string report;
+  std::string junit;
+  bool list = false;
+  bool verbose = false;
+};
+
+struct Result {
+  const Case* c;
+  std::string outcome;  // PASS FAIL SKIP
+  std::string message;
+  double seconds = 0;
+};
+
+const char* level_name(Level l) { return l == Level::kMust ? "MUST" : "SHOULD"; }
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char ch : s) {
+    switch (ch) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += ch;
+    }
+  }
+  return o;
+}
+
+// The plugin's validated settings and the kit's own section.
+void load_config(const Options& opt, KitContext& kit) {
+  const auto& desc = *kit.plugin->descriptor;
+  YAML::Node root = YAML::Node(YAML::NodeType::Map);
+  std::string source = "<no config>";
+  if (!opt.config.empty()) {
+    source = opt.config;
+    try {
+      root = YAML::LoadFile(opt.config);
+    } catch (const YAML::Exception& e) {
+      throw ConfigError(opt.config + ": " + e.what());
+    }
+    if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  }
+  if (root["conformance"]) {
+    YAML::Node k = root["conformance"];
+    for (const auto& kv : k) {
+      auto key = kv.first.as<std::string>();
+      if (key == "broker_stop") kit.broker_stop = kv.second.as<std::string>();
+      else if (key == "broker_start") kit.broker_start = kv.second.as<std::string>();
+      else if (key == "time_scale") kit.time_scale = kv.second.as<double>();
+      else throw ConfigError(source + ": unknown key 'conformance." + key + "'");
+    }
+    root.remove("conformance");
+  }
+  std::stringstream ss;
+  ss << root;
+  auto cfg = Config::from_string(ss.str() == "{}" ? "" : ss.str(), source);
+  auto settings = config::validate(cfg, {config::plugin_section(desc)});
+  kit.config = settings.plugin_config[desc.name];
+}
+
+bool available(const Case& c, const KitContext& kit, std::string& why) {
+  const auto caps = kit.plugin->descriptor->capabilities;
+  bool transport = caps & SWITCHBOARD_CAP_TRANSPORT, store = caps & SWITCHBOARD_CAP_SESSION_STORE;
+  bool broker = !kit.broker_stop.empty() && !kit.broker_start.empty();
+  switch (c.needs) {
+    case Needs::kTransport: why = "no transport"; return transport;
+    case Needs::kStore: why = "no session store"; return store;
+    case Needs::kTransportBroker:
+      why = transport ? "no conformance.broker_stop/broker_start in the config" : "no transport";
+      return transport && broker;
+    case Needs::kStoreBroker:
+      why = store ? "no conformance.broker_stop/broker_start in the config" : "no session store";
+      return store && broker;
+  }
+  return false;
+}
+
+// Runs one case on its own thread under its watchdog. A hung case is reported and
+// abandoned (its thread detached); the process then ends with _Exit.
+Result run_case(const Case& c, const KitContext& kit, bool& hung) {
+  Result r{&c, "PASS", "", 0};
+  auto t0 = Clock::now();
+  auto done = std::make_shared<std::promise<std::pair<bool, std::string>>>();
+  auto fut = done->get_future();
+  std::thread th([&c, &kit, done] {
+    try {
+      c.run(kit);
+      done->set_value({true, ""});
+    } catch (const std::exception& e) {
+      done->set_value({false, e.what()});
+    } catch (...) {
+      done->set_value({false, "unknown exception"});
+    }
+  });
+  auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(c.watchdog * kit.time_scale);
+  if (fut.wait_for(limit) != std::future_status::ready) {
+    th.detach();
+    hung = true;
+    r.outcome = "FAIL";
+    r.message = "watchdog: no result after " + std::to_string(limit.count() / 1000) + " s (a call or completion hangs)";
+  } else {
+    th.join();
+    auto [ok, msg] = fut.get();
+    if (!ok) {
+      r.outcome = "FAIL";
+      r.message = msg;
+    }
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n%s", a.c_str(), kUsage);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--config") opt.config = value();
+    else if (a == "--filter") opt.filter = value();
+    else if (a == "--report") opt.report = value();
+    else if (a == "--junit") opt.junit = value();
+    else if (a == "--list") opt.list = true;
+    else if (a == "--verbose" || a == "-v") opt.verbose = true;
+    else if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "unknown option %s\n%s", a.c_str(), kUsage);
+      return 2;
+    } else {
+      opt.plugin = a;
+    }
+  }
+
+  std::vector<Case> cases = transport_cases();
+  for (auto& c : store_cases()) cases.push_back(std::move(c));
+  if (opt.list) {
+    for (const auto& c : cases)
+      std::printf("%-6s %-6s %-40s %s\n", c.id.c_str(), level_name(c.level), c.name.c_str(), c.rule.c_str());
+    return 0;
+  }
+  if (opt.plugin.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+
+  observe::set_log_level(opt.verbose ? observe::Level::kDebug : observe::Level::kError);
+  KitContext kit;
+  try {
+    kit.plugin = plugin::load_plugin_file(opt.plugin);
+    load_config(opt, kit);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "switchboard-conformance: %s\n", e.what());
+    return 2;
+  }
+  const auto& d = *kit.plugin->descriptor;
+  std::printf("plugin %s %s (ABI %u.%u) from %s: %s%s\n\n", d.name, d.version, d.abi_major, d.abi_minor,
+              opt.plugin.c_str(), (d.capabilities & SWITCHBOARD_CAP_TRANSPORT) ? "transport " : "",
+              (d.capabilities & SWITCHBOARD_CAP_SESSION_STORE) ? "session-store" : "");
+  std::printf("%-6s %-42s %-6s %-6s %9s\n", "id", "case", "level", "result", "time");
+  std::fflush(stdout);
+
+  std::vector<Result> results;
+  bool hung = false, must_failed = false;
+  int passed = 0, failed = 0, skipped = 0;
+  for (const auto& c : cases) {
+    if (!opt.filter.empty() && (c.id + " " + c.name).find(opt.filter) == std::string::npos) continue;
+    Result r;
+    std::string why;
+    if (!available(c, kit, why)) {
+      r = {&c, "SKIP", why, 0};
+    } else {
+      r = run_case(c, kit, hung);
+    }
+    if (r.outcome == "PASS") ++passed;
+    else if (r.outcome == "SKIP") ++skipped;
+    else {
+      ++failed;
+      must_failed = must_failed || c.level == Level::kMust;
+    }
+    std::printf("%-6s %-42s %-6s %-6s %8.2fs\n", c.id.c_str(), c.name.c_str(), level_name(c.level),
+                r.outcome == "FAIL" && c.level == Level::kShould ? "WARN" : r.outcome.c_str(), r.seconds);
+    if (!r.message.empty() && r.outcome != "PASS")
+      std::printf("       %s\n", r.message.c_str());
+    std::fflush(stdout);
+    results.push_back(r);
+  }
+  std::printf("\n%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+  std::printf("%s\n", must_failed ? "NOT CONFORMING: a MUST case failed" : "conforming (every MUST case that applies passed)");
+
+  if (!opt.report.empty()) {
+    boost::json::array arr;
+    for (const auto& r : results)
+      arr.push_back({{"id", r.c->id}, {"name", r.c->name}, {"level", level_name(r.c->level)},
+                     {"result", r.outcome}, {"message", r.message}, {"seconds", r.seconds}});
+    boost::json::object o{{"plugin", d.name}, {"version", d.version}, {"path", opt.plugin},
+                          {"passed", passed}, {"failed", failed}, {"skipped", skipped},
+                          {"conforming", !must_failed}, {"cases", arr}};
+    std::ofstream(opt.report) << boost::json::serialize(o) << "\n";
+  }
+  if (!opt.junit.empty()) {
+    std::ofstream x(opt.junit);
+    x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"switchboard-conformance."
+      << xml_escape(d.name) << "\" tests=\"" << results.size() << "\" failures=\"" << failed
+      << "\" skipped=\"" << skipped << "\">\n";
+    for (const auto& r : results) {
+      x << "  <testcase classname=\"" << xml_escape(d.name) << "\" name=\"" << xml_escape(r.c->id + " " + r.c->name)
+        << "\" time=\"" << r.seconds << "\">";
+      if (r.outcome == "FAIL") x << "<failure message=\"" << xml_escape(r.message) << "\"/>";
+      if (r.outcome == "SKIP") x << "<skipped message=\"" << xml_escape(r.message) << "\"/>";
+      x << "</testcase>\n";
+    }
+    x << "</testsuite>\n";
+  }
+  std::fflush(stdout);
+  int code = must_failed ? 1 : 0;
+  if (hung) std::_Exit(code);  // abandoned threads may never finish
+  return code;
+}
