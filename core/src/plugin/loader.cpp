@@ -60,7 +60,11 @@ std::shared_ptr<LoadedPlugin> load_plugin(const std::string& dir, const std::str
   if (!fs::exists(path))
     throw PluginError("plugin '" + name + "' not found: no " + path + " (plugins directory " +
                       dir + ")");
-  return load_plugin_file(path);
+  auto p = load_plugin_file(path);
+  if (name.find('/') == std::string::npos && name != p->descriptor->name)
+    throw PluginError("plugin " + path + ": declares the name '" + p->descriptor->name +
+                      "', expected '" + name + "' (file name and SWITCHBOARD_PLUGIN name must match)");
+  return p;
 }
 
 }  // namespace switchboard::plugin

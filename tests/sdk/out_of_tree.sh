@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The SDK as a third party meets it: install Switchboard into a prefix, build the
+# template plugin out of tree against it, prove it with the installed kit, then
+# have the installed `switchboard serve` load it from a plugins directory via YAML.
+# usage: out_of_tree.sh <build dir> <work dir>
+set -euo pipefail
+build="$1"
+work="$2"
+rm -rf "$work"
+mkdir -p "$work"
+prefix="$work/prefix"
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake -S "$prefix/share/switchboard/template" -B "$work/plugin" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$work/plugin"
+so="$work/plugin/libswitchboard_template.so"
+
+"$prefix/bin/switchboard-conformance" "$so"
+
+mkdir -p "$work/plugins"
+cp "$so" "$work/plugins/"
+cat >"$work/server.yaml" <<YAML
+server:    { listen: "127.0.0.1:0" }
+plugins:   { dir: "$work/plugins" }
+transport: { use: template }
+session:   { store: memory }
+template:  { max_queue: 1000 }
+YAML
+# memory (the store) is not in $work/plugins: prove a missing plugin is named.
+if "$prefix/bin/switchboard" serve --config "$work/server.yaml" 2>"$work/err.txt"; then
+  echo "expected a failure: the memory store is not in the plugins dir" >&2; exit 1
+fi
+grep -q "plugin 'memory' not found" "$work/err.txt" || { cat "$work/err.txt" >&2; exit 1; }
+cp "$prefix/lib/switchboard/plugins/libswitchboard_memory.so" "$work/plugins/"
+
+"$prefix/bin/switchboard" serve --config "$work/server.yaml" >"$work/out.txt" 2>"$work/log.txt" &
+pid=$!
+trap 'kill -9 $pid 2>/dev/null || true' EXIT
+port=""
+for _ in $(seq 100); do
+  port=$(sed -n 's|^switchboard listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$work/out.txt")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { cat "$work/log.txt" >&2; echo "server did not start" >&2; exit 1; }
+health=$(curl -s "http://127.0.0.1:$port/healthz")
+echo "healthz: $health"
+echo "$health" | grep -q '"transport":{"plugin":"template","state":"connected"' || exit 1
+kill -TERM $pid
+wait $pid
+echo "out-of-tree template plugin: built, conforming, served"
