@@ -16,5 +16,6 @@ const switchboard::ConfigKey kKeys[] = {
 };
 }  // namespace
 
-SWITCHBOARD_PLUGIN("memory", "0.1.0", kKeys, memory_plugin::MemoryTransport,
-                   memory_plugin::MemoryStore)
+SWITCHBOARD_PLUGIN_DESCRIBED("memory", "0.1.0",
+                             "in-process transport and session store (one server process).", 0u,
+                             kKeys, memory_plugin::MemoryTransport, memory_plugin::MemoryStore)

@@ -40,9 +40,12 @@ TEST_CASE("ABI v1 layout is pinned", "[abi]") {
   STATIC_REQUIRE(sizeof(switchboard_session_record) == 64);
   STATIC_REQUIRE(sizeof(switchboard_store_vtable) == 104);
   STATIC_REQUIRE(offsetof(switchboard_store_vtable, remove) == 96);
-  STATIC_REQUIRE(sizeof(switchboard_plugin) == 72);
+  STATIC_REQUIRE(SWITCHBOARD_ABI_MINOR == 1);
+  STATIC_REQUIRE(SWITCHBOARD_PLUGIN_SIZE_V1_0 == 72);  // 1.0's whole descriptor
   STATIC_REQUIRE(offsetof(switchboard_plugin, capabilities) == 32);
   STATIC_REQUIRE(offsetof(switchboard_plugin, store) == 64);
+  STATIC_REQUIRE(offsetof(switchboard_plugin, description) == 72);  // 1.1
+  STATIC_REQUIRE(sizeof(switchboard_plugin) == 80);
   STATIC_REQUIRE(SWITCHBOARD_OK == 0 && SWITCHBOARD_ERROR == 6);
   STATIC_REQUIRE(SWITCHBOARD_STATE_STOPPED == 4);
 }
@@ -68,6 +71,13 @@ TEST_CASE("a well-formed plugin loads and works through the proxies", "[abi]") {
   CHECK(s.message() == "publish threw");
 }
 
+TEST_CASE("a plugin built for an older minor (shorter descriptor) still loads", "[abi]") {
+  auto p = load_plugin_file(fixture("fixture_old_minor"));
+  CHECK(p->descriptor->abi_minor == 0);
+  CHECK(std::string(p->descriptor->name) == "versions");
+  CHECK(p->descriptor->description == nullptr);  // past its struct_size: not read
+}
+
 TEST_CASE("a plugin constructor that throws is a clear create error", "[abi]") {
   auto p = load_plugin_file(fixture("fixture_ok"));
   observe::ComponentState st;
@@ -84,9 +94,9 @@ TEST_CASE("a plugin constructor that throws is a clear create error", "[abi]") {
 TEST_CASE("the loader refuses bad plugins with a one-line message naming file and versions", "[abi]") {
   auto msg = refusal(fixture("fixture_wrong_major"));
   CHECK_THAT(msg, Catch::Contains(fixture("fixture_wrong_major")) &&
-                      Catch::Contains("ABI 2.0") && Catch::Contains("provides ABI 1.0"));
+                      Catch::Contains("ABI 2.0") && Catch::Contains("provides ABI 1.1"));
   msg = refusal(fixture("fixture_newer_minor"));
-  CHECK_THAT(msg, Catch::Contains("ABI 1.99") && Catch::Contains("provides ABI 1.0"));
+  CHECK_THAT(msg, Catch::Contains("ABI 1.99") && Catch::Contains("provides ABI 1.1"));
   msg = refusal(fixture("fixture_no_entry"));
   CHECK_THAT(msg, Catch::Contains(fixture("fixture_no_entry")) &&
                       Catch::Contains("switchboard_plugin_entry_v1"));

@@ -82,7 +82,9 @@ const std::vector<SectionSpec>& core_schema() {
 }
 
 SectionSpec plugin_section(const switchboard_plugin& plugin) {
-  SectionSpec s{plugin.name, std::string("Settings of the `") + plugin.name + "` plugin.", {}};
+  std::string doc = std::string("Settings of the `") + plugin.name + "` plugin";
+  doc += plugin.description ? std::string(": ") + plugin.description : std::string(".");
+  SectionSpec s{plugin.name, doc, {}};
   for (size_t i = 0; i < plugin.config_key_count; ++i) {
     const auto& k = plugin.config_keys[i];
     KeySpec spec;

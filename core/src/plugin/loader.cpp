@@ -3,6 +3,8 @@
 #define BOOST_DLL_USE_STD_FS
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 namespace switchboard::plugin {
@@ -32,7 +34,7 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const std::string& path) {
                       SWITCHBOARD_PLUGIN_ENTRY_NAME + ")");
   auto entry = lib->get<const switchboard_plugin*()>(SWITCHBOARD_PLUGIN_ENTRY_NAME);
   const switchboard_plugin* d = entry();
-  if (d == nullptr || d->struct_size < offsetof(switchboard_plugin, store) + sizeof(void*))
+  if (d == nullptr || d->struct_size < SWITCHBOARD_PLUGIN_SIZE_V1_0)
     throw PluginError("plugin " + path + ": malformed descriptor");
   const std::string host_v =
       std::to_string(SWITCHBOARD_ABI_MAJOR) + "." + std::to_string(SWITCHBOARD_ABI_MINOR);
@@ -50,7 +52,11 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const std::string& path) {
     throw PluginError("plugin " + path + ": declares a session store without a complete table");
   auto p = std::make_shared<LoadedPlugin>();
   p->library = std::move(lib);
-  p->descriptor = d;
+  // The host works on its own copy in today's layout: fields a plugin built for
+  // an older minor does not have (past its struct_size) read as zero.
+  std::memcpy(&p->descriptor_copy, d, std::min<size_t>(d->struct_size, sizeof(switchboard_plugin)));
+  p->descriptor_copy.struct_size = sizeof(switchboard_plugin);
+  p->descriptor = &p->descriptor_copy;
   p->path = path;
   return p;
 }

@@ -24,7 +24,8 @@ class PluginError : public std::runtime_error {
 // running code.
 struct LoadedPlugin {
   std::shared_ptr<boost::dll::shared_library> library;
-  const switchboard_plugin* descriptor = nullptr;
+  const switchboard_plugin* descriptor = nullptr;  // points at descriptor_copy
+  switchboard_plugin descriptor_copy{};
   std::string path;
 };
 

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define SWITCHBOARD_ABI_MAJOR 1
-#define SWITCHBOARD_ABI_MINOR 0
+#define SWITCHBOARD_ABI_MINOR 1
 
 /* The entry symbol. The major version is in the name, so a plugin for another
  * major fails to resolve at all instead of being misread. */
@@ -224,7 +224,13 @@ typedef struct switchboard_plugin {
   size_t config_key_count;
   const switchboard_transport_vtable* transport; /* NULL unless CAP_TRANSPORT */
   const switchboard_store_vtable* store;         /* NULL unless CAP_SESSION_STORE */
+  /* ---- 1.1 ---- */
+  const char* description; /* one line for listings and the config reference; may be NULL */
 } switchboard_plugin;
+
+/* The size of the descriptor as ABI 1.0 defined it: a host reads `description`
+ * only when struct_size is larger. */
+#define SWITCHBOARD_PLUGIN_SIZE_V1_0 (offsetof(switchboard_plugin, store) + sizeof(void*))
 
 typedef const switchboard_plugin* (*switchboard_plugin_entry_fn)(void);
 

@@ -281,7 +281,13 @@ namespace switchboard {
 inline constexpr ConfigKey kNoConfig[] = {{nullptr, SWITCHBOARD_CONFIG_STRING, nullptr, nullptr}};
 }
 
-#define SWITCHBOARD_PLUGIN(NAME, VERSION, KEYS, TRANSPORT, STORE)                                \
+// SWITCHBOARD_PLUGIN_DESCRIBED adds a one-line description and extra capability
+// flags (e.g. SWITCHBOARD_CAP_SHARED for a transport whose instances in different
+// processes see each other: every broker-backed one).
+#define SWITCHBOARD_PLUGIN(NAME, VERSION, KEYS, TRANSPORT, STORE) \
+  SWITCHBOARD_PLUGIN_DESCRIBED(NAME, VERSION, nullptr, 0u, KEYS, TRANSPORT, STORE)
+
+#define SWITCHBOARD_PLUGIN_DESCRIBED(NAME, VERSION, DESCRIPTION, EXTRA_CAPS, KEYS, TRANSPORT, STORE) \
   extern "C" __attribute__((visibility("default"))) const switchboard_plugin*                   \
   SWITCHBOARD_PLUGIN_ENTRY(void) {                                                               \
     static const std::vector<switchboard_config_key> keys = [] {                                \
@@ -295,10 +301,11 @@ inline constexpr ConfigKey kNoConfig[] = {{nullptr, SWITCHBOARD_CONFIG_STRING, n
         SWITCHBOARD_ABI_MINOR,                                                                   \
         NAME,                                                                                    \
         VERSION,                                                                                 \
-        ::switchboard::detail::capabilities<TRANSPORT, STORE>(),                                \
+        ::switchboard::detail::capabilities<TRANSPORT, STORE>() | (EXTRA_CAPS),                 \
         keys.empty() ? nullptr : keys.data(),                                                    \
         keys.size(),                                                                             \
         ::switchboard::detail::transport_table<TRANSPORT>(),                                    \
-        ::switchboard::detail::store_table<STORE>()};                                           \
+        ::switchboard::detail::store_table<STORE>(),                                            \
+        DESCRIPTION};                                                                            \
     return &plugin;                                                                              \
   }
