@@ -117,8 +117,10 @@ typedef struct switchboard_host {
 
 /* ---- Transport: a bus that moves bytes. ------------------------------------ */
 
+/* Every function of a vtable is called on the host's control thread (one thread,
+ * never two calls at once); `instance` is the pointer create() returned. */
 typedef struct switchboard_transport_vtable {
-  uint32_t struct_size;
+  uint32_t struct_size; /* sizeof(switchboard_transport_vtable) the plugin was built with */
 
   /* Create an instance from the plugin's validated config (borrowed). host stays
    * valid until destroy(). *out is owned by the plugin and freed by destroy().
@@ -136,7 +138,8 @@ typedef struct switchboard_transport_vtable {
                                 size_t err_len);
   /* Stop: after return no callback arrives and every plugin thread is joined. */
   void (*stop)(void* instance);
-  /* Free the instance (after stop). */
+  /* Free the instance (after stop). The host keeps the library loaded until
+   * every instance is destroyed. */
   void (*destroy)(void* instance);
 } switchboard_transport_vtable;
 
@@ -154,16 +157,19 @@ typedef struct switchboard_session_record {
   size_t data_count;
 } switchboard_session_record;
 
-/* Completion of a store operation. Any thread, exactly once per operation, possibly
- * before the operation function returns. record is non-NULL exactly when status is
- * OK and the operation yields a record (all but remove). error is a NUL-terminated
- * message or NULL. */
+/* Completion of a store operation, called by the plugin: from any thread, exactly
+ * once per operation, possibly before the operation function returns, and never
+ * after stop() returns (stop completes what is pending with UNAVAILABLE). op_ctx
+ * is the host's, passed back untouched. record is non-NULL exactly when status is
+ * OK and the operation yields a record (all but remove); it and error (a
+ * NUL-terminated message or NULL) are borrowed for the duration of the call: the
+ * host copies them. */
 typedef void (*switchboard_store_done)(void* op_ctx, uint32_t status,
                                        const switchboard_session_record* record,
                                        const char* error);
 
 typedef struct switchboard_store_vtable {
-  uint32_t struct_size;
+  uint32_t struct_size; /* sizeof(switchboard_store_vtable) the plugin was built with */
   /* As for the transport. */
   switchboard_status (*create)(const switchboard_config_entry* config, size_t config_count,
                                const switchboard_host* host, void** out, char* err,
@@ -174,7 +180,9 @@ typedef struct switchboard_store_vtable {
 
   /* Every operation below completes through done(op_ctx, ...), never blocks, and
    * refreshes the session's sliding TTL (ttl_ms) when the session exists. All but
-   * create answer NOT_FOUND for an unknown or expired id. */
+   * create answer NOT_FOUND for an unknown or expired id. Every argument (id,
+   * names, user, key, value) is borrowed for the duration of the call: copy what
+   * an asynchronous completion needs. */
 
   /* Create an empty record (no user, no channels, no data). */
   void (*create_session)(void* instance, switchboard_str id, int64_t ttl_ms,
