@@ -9,7 +9,7 @@ SUDO=""
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libssl-dev)
 # What the test suite needs on top.
-TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates)
+TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates mosquitto libmosquitto-dev)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

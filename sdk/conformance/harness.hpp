@@ -137,6 +137,14 @@ class StoreUnderTest {
   std::atomic<uint64_t> duplicates_{0};
 };
 
+// "P3", "a17": built with append (GCC 12 misreports `"x" + std::to_string(n)`
+// under -O3 as an overlapping memcpy).
+inline std::string numbered(std::string_view prefix, long n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
 // A fresh session id for each use, so cases never see each other's data.
 std::string unique_id(const std::string& prefix);
 

@@ -212,10 +212,10 @@ std::vector<Case> store_cases() {
                  std::vector<std::future<StoreAnswer>> pending;
                  for (int i = 0; i < 200; ++i) {
                    pending.push_back(a.call_async([id, i](SessionStore& st, StoreCallback cb) {
-                     st.add_channels(id, {"a" + std::to_string(i)}, 1000, kTtl, cb);
+                     st.add_channels(id, {numbered("a", i)}, 1000, kTtl, cb);
                    }));
                    pending.push_back(b.call_async([id, i](SessionStore& st, StoreCallback cb) {
-                     st.add_channels(id, {"b" + std::to_string(i)}, 1000, kTtl, cb);
+                     st.add_channels(id, {numbered("b", i)}, 1000, kTtl, cb);
                    }));
                  }
                  for (auto& p : pending) {

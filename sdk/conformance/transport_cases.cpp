@@ -212,7 +212,7 @@ std::vector<Case> transport_cases() {
                  for (int p = 0; p < 4; ++p)
                    threads.emplace_back([&, p] {
                      for (int i = 0; i < 2000; ++i)
-                       if (ts[p]->publish(tag.msg("P" + std::to_string(p) + ":" + std::to_string(i))).is_ok())
+                       if (ts[p]->publish(tag.msg(numbered("P", p) + ":" + std::to_string(i))).is_ok())
                          accepted[p].push_back(i);
                    });
                  for (auto& th : threads) th.join();
@@ -222,8 +222,8 @@ std::vector<Case> transport_cases() {
                    ts[r]->wait_for(30s, [&](auto& got) { return tag.count(got) >= total; });
                    auto bodies = tag.bodies(ts[r]->messages());
                    for (int p = 0; p < 4; ++p)
-                     check_sequence(bodies, "P" + std::to_string(p), accepted[p],
-                                    "instance " + std::to_string(r));
+                     check_sequence(bodies, numbered("P", p), accepted[p],
+                                    numbered("instance ", r));
                  }
                },
                std::chrono::seconds(120)});

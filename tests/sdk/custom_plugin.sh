@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The worked custom plugin as its author would test it: install Switchboard into
+# a prefix, build examples/custom-plugin (the MQTT transport) out of tree against
+# it, start a real Mosquitto broker on a free loopback port, and run the installed
+# kit with the broker outage cases. Stops the broker it started.
+# usage: custom_plugin.sh <build dir> <work dir> <source dir>
+set -euo pipefail
+build="$1"
+work="$2"
+src="$3"
+rm -rf "$work"
+mkdir -p "$work"
+prefix="$work/prefix"
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake -S "$src/examples/custom-plugin" -B "$work/build-mqtt" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$work/build-mqtt"
+
+# A free port: nothing answers on it.
+MQTT_PORT=""
+for p in $(seq 18830 18990); do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then MQTT_PORT=$p; break; fi
+done
+[ -n "$MQTT_PORT" ] || { echo "no free port" >&2; exit 1; }
+export MQTT_PORT MQTT_STATE_DIR="$work/broker"
+mkdir -p "$MQTT_STATE_DIR"
+
+cd "$src"
+broker=examples/custom-plugin/broker.sh
+"$broker" start "$MQTT_PORT" "$MQTT_STATE_DIR"
+trap '"$broker" stop "$MQTT_PORT" "$MQTT_STATE_DIR" || true' EXIT
+
+"$prefix/bin/switchboard-conformance" "$work/build-mqtt/libswitchboard_mqtt.so" \
+  --config examples/custom-plugin/conformance.yaml --junit "$work/kit.xml" | tee "$work/kit.txt"
+# The outage cases must have run, not been skipped.
+grep -Eq '^T4\.02 +reconnect_after_broker_restart +MUST +PASS' "$work/kit.txt"
