@@ -49,6 +49,17 @@ struct KitContext {
   void run_command(const std::string& cmd) const;
 };
 
+// Starts the broker again however a case that stopped it ends.
+struct BrokerGuard {
+  const KitContext& kit;
+  ~BrokerGuard() {
+    try {
+      kit.run_command(kit.broker_start);
+    } catch (...) {
+    }
+  }
+};
+
 // A single-threaded executor: the "control thread" of one instance.
 class ControlThread {
  public:

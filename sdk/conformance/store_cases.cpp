@@ -45,15 +45,6 @@ void no_duplicates(const StoreUnderTest& s) {
   expect(s.duplicate_completions() == 0, "an operation completed more than once");
 }
 
-struct BrokerGuard {
-  const KitContext& kit;
-  ~BrokerGuard() {
-    try {
-      kit.run_command(kit.broker_start);
-    } catch (...) {
-    }
-  }
-};
 
 }  // namespace
 

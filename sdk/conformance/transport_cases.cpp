@@ -62,16 +62,6 @@ void check_sequence(const std::vector<std::string>& bodies, const std::string& p
              " were accepted (OK), " + std::to_string(seen.size()) + " delivered");
 }
 
-// Starts the broker again however the case ends.
-struct BrokerGuard {
-  const KitContext& kit;
-  ~BrokerGuard() {
-    try {
-      kit.run_command(kit.broker_start);
-    } catch (...) {
-    }
-  }
-};
 
 }  // namespace
 
