@@ -15,7 +15,8 @@
 //   for a server that is away and nothing is retried. publish() while the broker is
 //   unreachable returns UNAVAILABLE at once; nothing is queued for later. Retained
 //   messages are not bus traffic (they would replay an old event on every
-//   resubscribe) and are dropped.
+//   resubscribe) and are dropped. With mqtt.tls_ca_file set the connection uses
+//   TLS and the broker's certificate and host name are verified.
 //
 // Threads
 //   - Host control thread: constructor, start(), publish(), stop(). Only stop()
@@ -121,7 +122,12 @@ void init_library_once() {
 std::string mosq_error(int rc) {
   // MOSQ_ERR_ERRNO means "look at errno"; std::error_code reads it thread-safely.
   if (rc == MOSQ_ERR_ERRNO) return std::error_code(errno, std::generic_category()).message();
-  return mosquitto_strerror(rc);
+  // libmosquitto 2.0.11 has no text for these two.
+  if (rc == MOSQ_ERR_KEEPALIVE) return "no answer from the broker within the keepalive";
+  if (rc == MOSQ_ERR_MALFORMED_PACKET) return "malformed packet from the broker";
+  std::string text = mosquitto_strerror(rc);
+  if (text == "Unknown error.") text += " (libmosquitto code " + std::to_string(rc) + ")";
+  return text;
 }
 
 // Errors that retrying will not cure until someone changes a configuration
@@ -136,10 +142,8 @@ bool looks_like_configuration(int rc) {
     case MOSQ_ERR_ACL_DENIED:
     case MOSQ_ERR_NOT_SUPPORTED:
     case MOSQ_ERR_MALFORMED_PACKET:
-    case MOSQ_ERR_OCSP:
-      return true;
-    default:
-      return false;
+    case MOSQ_ERR_OCSP: return true;
+    default: return false;
   }
 }
 
@@ -162,7 +166,8 @@ std::string checked_topic(const std::string& topic) {
                                 "' starts with '$', which brokers reserve for themselves");
   if (!valid_utf8(topic) ||
       mosquitto_pub_topic_check2(topic.data(), topic.size()) != MOSQ_ERR_SUCCESS)
-    throw std::invalid_argument("mqtt.topic is not a valid MQTT topic (UTF-8, at most 65535 bytes)");
+    throw std::invalid_argument(
+        "mqtt.topic is not a valid MQTT topic (UTF-8, at most 65535 bytes)");
   return topic;
 }
 
@@ -184,8 +189,11 @@ int64_t int_in_range(const switchboard::PluginConfig& config, const char* key, i
                      int64_t max) {
   int64_t v = config.get_int(key);
   if (v < min || v > max)
-    throw std::invalid_argument("mqtt." + std::string(key) + " must be " + std::to_string(min) +
-                                ".." + std::to_string(max) + ", got " + std::to_string(v));
+    throw std::invalid_argument("mqtt." + std::string(key) + " must be " +
+                                (max == INT64_MAX
+                                     ? "at least " + std::to_string(min)
+                                     : std::to_string(min) + ".." + std::to_string(max)) +
+                                ", got " + std::to_string(v));
   return v;
 }
 
@@ -239,6 +247,7 @@ class MqttTransport final : public switchboard::Transport {
   const std::string client_id_;
   const int keepalive_s_;
   const size_t max_pending_bytes_;
+  bool tls_ = false;           // set once in the constructor
   mosquitto* mosq_ = nullptr;  // owned; freed in the destructor
   int wake_fd_ = -1;           // owned eventfd: publish() and stop() wake the network thread
   std::thread thread_;         // the network thread; joined by stop()
@@ -284,11 +293,20 @@ MqttTransport::MqttTransport(const switchboard::PluginConfig& config, switchboar
   if (user.empty() && !password.empty())
     throw std::invalid_argument("mqtt.password is set but mqtt.username is empty");
   if (!valid_utf8(user)) throw std::invalid_argument("mqtt.username must be UTF-8");
+  const std::string& ca = config.get_string("tls_ca_file");
+  const std::string& cert = config.get_string("tls_cert_file");
+  const std::string& key = config.get_string("tls_key_file");
+  if (cert.empty() != key.empty())
+    throw std::invalid_argument("mqtt.tls_cert_file and mqtt.tls_key_file go together");
+  if (!cert.empty() && ca.empty())
+    throw std::invalid_argument(
+        "mqtt.tls_cert_file needs mqtt.tls_ca_file (TLS is off without it)");
 
   init_library_once();
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0)
-    throw std::runtime_error("mqtt: eventfd: " + std::error_code(errno, std::generic_category()).message());
+    throw std::runtime_error("mqtt: eventfd: " +
+                             std::error_code(errno, std::generic_category()).message());
   mosq_ = mosquitto_new(client_id_.c_str(), /*clean_session=*/true, this);
   if (mosq_ == nullptr) {
     std::string why = mosq_error(MOSQ_ERR_ERRNO);
@@ -297,7 +315,8 @@ MqttTransport::MqttTransport(const switchboard::PluginConfig& config, switchboar
   }
   // A throwing constructor gets no destructor: free what we hold ourselves.
   try {
-    // publish() runs on another thread than the network loop: use libmosquitto's locks.
+    // Tells libmosquitto that a thread of ours runs the loop while another (the
+    // host's, in publish()) calls it too.
     mosquitto_threaded_set(mosq_, true);
     // 3.1.1 pins the self-echo: a client always receives its own matching
     // publications (under MQTT 5 that would depend on a subscription option).
@@ -309,6 +328,15 @@ MqttTransport::MqttTransport(const switchboard::PluginConfig& config, switchboar
                                          password.empty() ? nullptr : password.c_str());
       if (rc != MOSQ_ERR_SUCCESS)
         throw std::invalid_argument("mqtt.username/password rejected: " + mosq_error(rc));
+    }
+    if (!ca.empty()) {
+      // Verifies the broker's certificate and host name (libmosquitto's default).
+      int rc = mosquitto_tls_set(mosq_, ca.c_str(), nullptr, cert.empty() ? nullptr : cert.c_str(),
+                                 key.empty() ? nullptr : key.c_str(), nullptr);
+      if (rc != MOSQ_ERR_SUCCESS)
+        throw std::invalid_argument("mqtt.tls_*: cannot use the TLS files (" + mosq_error(rc) +
+                                    "); check that they exist and are readable PEM");
+      tls_ = true;
     }
     mosquitto_connect_callback_set(mosq_, &on_connect);
     mosquitto_subscribe_callback_set(mosq_, &on_subscribe);
@@ -330,13 +358,15 @@ MqttTransport::~MqttTransport() {
 }
 
 std::string MqttTransport::where() const {
-  return "mqtt://" + broker_host_ + ":" + std::to_string(port_) + " topic '" + topic_ + "'";
+  return (tls_ ? "mqtts://" : "mqtt://") + broker_host_ + ":" + std::to_string(port_) + " topic '" +
+         topic_ + "'";
 }
 
 Status MqttTransport::start() {
   {
     std::lock_guard lock(mu_);
-    if (stop_requested_) return {StatusCode::kInvalid, "mqtt: a stopped transport cannot be restarted"};
+    if (stop_requested_)
+      return {StatusCode::kInvalid, "mqtt: a stopped transport cannot be restarted"};
     if (started_) return {};
     started_ = true;
     gate_open_ = true;
@@ -358,8 +388,8 @@ Status MqttTransport::publish(std::string_view bytes) {
   if (!available_.load(std::memory_order_acquire))
     return {StatusCode::kUnavailable, "mqtt: not connected to " + where()};
   if (bytes.size() + topic_.size() + 16 > kMaxMqttPacket)
-    return {StatusCode::kInvalid,
-            "mqtt: a " + std::to_string(bytes.size()) + "-byte message is over MQTT's packet limit"};
+    return {StatusCode::kInvalid, "mqtt: a " + std::to_string(bytes.size()) +
+                                      "-byte message is over MQTT's packet limit"};
   uint64_t connection = 0;
   {
     std::lock_guard lock(pending_mu_);
@@ -397,10 +427,8 @@ Status MqttTransport::publish(std::string_view bytes) {
     case MOSQ_ERR_OVERSIZE_PACKET:
       return {StatusCode::kBackpressure,
               "mqtt: libmosquitto cannot queue the message: " + mosq_error(rc)};
-    case MOSQ_ERR_PAYLOAD_SIZE:
-      return {StatusCode::kInvalid, "mqtt: message too large for MQTT"};
-    default:
-      return {StatusCode::kError, "mqtt: publish failed: " + mosq_error(rc)};
+    case MOSQ_ERR_PAYLOAD_SIZE: return {StatusCode::kInvalid, "mqtt: message too large for MQTT"};
+    default: return {StatusCode::kError, "mqtt: publish failed: " + mosq_error(rc)};
   }
 }
 
@@ -428,8 +456,9 @@ void MqttTransport::wake() {
   // One eventfd write per wake-up, however many publishes arrive before the
   // network thread runs: the thread clears the flag before it looks for work.
   if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+  // The eventfd is non-blocking; it can only be "full" when it is already signalled.
   uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);  // full only if already signalled
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
 void MqttTransport::run() {
@@ -441,15 +470,18 @@ void MqttTransport::run() {
     // first call also gives libmosquitto the address; later ones reuse it.
     int rc = first ? mosquitto_connect_async(mosq_, broker_host_.c_str(), port_, keepalive_s_)
                    : mosquitto_reconnect_async(mosq_);
+    bool settings_rejected = first && (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM);
+    if (!settings_rejected) first = false;
     if (rc == MOSQ_ERR_SUCCESS) {
-      first = false;
       pump();
-    } else if (first && rc == MOSQ_ERR_INVAL) {
-      report(SWITCHBOARD_STATE_FAILED, "libmosquitto rejected the connection settings");
+      available_.store(false, std::memory_order_release);  // however the connection ended
+    } else if (settings_rejected) {
+      report(SWITCHBOARD_STATE_FAILED,
+             "libmosquitto rejected the connection settings: " + mosq_error(rc));
     } else {
-      first = first && rc != MOSQ_ERR_EAI && rc != MOSQ_ERR_ERRNO;  // the address is kept
-      report(looks_like_configuration(rc) ? SWITCHBOARD_STATE_FAILED : SWITCHBOARD_STATE_RECONNECTING,
-             "cannot connect to " + where() + ": " + mosq_error(rc));
+      report(
+          looks_like_configuration(rc) ? SWITCHBOARD_STATE_FAILED : SWITCHBOARD_STATE_RECONNECTING,
+          "cannot connect to " + where() + ": " + mosq_error(rc));
     }
     if (subscribed_) backoff = kBackoffMin;  // a working connection ended: retry quickly
     std::unique_lock lock(mu_);
@@ -477,12 +509,15 @@ void MqttTransport::pump() {
       timeout = static_cast<int>(std::min<int64_t>(left, timeout));
     }
     // poll(), not select(): the socket number may well be above FD_SETSIZE.
-    pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0)), 0},
-                     {wake_fd_, POLLIN, 0}};
+    pollfd fds[2] = {
+        {fd, static_cast<short>(POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0)), 0},
+        {wake_fd_, POLLIN, 0}};
     if (::poll(fds, 2, timeout) < 0 && errno != EINTR) {
-      report(SWITCHBOARD_STATE_FAILED, "poll: " + std::error_code(errno, std::generic_category()).message());
-      return;
+      report(SWITCHBOARD_STATE_FAILED,
+             "poll: " + std::error_code(errno, std::generic_category()).message());
+      return;  // the next connect attempt closes this socket
     }
+    if (fds[0].revents & POLLNVAL) return;
     if (fds[1].revents & POLLIN) {
       uint64_t count = 0;
       [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
@@ -494,7 +529,8 @@ void MqttTransport::pump() {
       // (libmosquitto leaves errno at EAGAIN once the socket is drained).
       for (int i = 0; i < kReadBatch; ++i) {
         errno = 0;
-        if (mosquitto_loop_read(mosq_, 1) != MOSQ_ERR_SUCCESS || mosquitto_socket(mosq_) < 0) return;
+        if (mosquitto_loop_read(mosq_, 1) != MOSQ_ERR_SUCCESS || mosquitto_socket(mosq_) < 0)
+          return;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       }
     }
@@ -519,7 +555,7 @@ void MqttTransport::reset_pending() {
 
 void MqttTransport::on_connect(mosquitto* mosq, void* obj, int rc) {
   auto* self = static_cast<MqttTransport*>(obj);
-  self->reset_pending();
+  self->reset_pending();  // a connection can also end without on_disconnect (a reconnect closes it)
   if (rc != 0) {
     // CONNACK refusal (credentials, client id, ...). We keep retrying — that
     // heals once the broker's config is fixed — but report FAILED meanwhile.
@@ -537,12 +573,16 @@ void MqttTransport::on_connect(mosquitto* mosq, void* obj, int rc) {
                  "cannot subscribe to '" + self->topic_ + "': " + mosq_error(sub));
 }
 
-void MqttTransport::on_subscribe(mosquitto*, void* obj, int mid, int count, const int* granted) {
+void MqttTransport::on_subscribe(mosquitto* mosq, void* obj, int mid, int count,
+                                 const int* granted) {
   auto* self = static_cast<MqttTransport*>(obj);
   if (mid != self->subscribe_mid_) return;
   if (count < 1 || granted == nullptr || granted[0] > 2) {  // 0x80: refused (e.g. an ACL)
     self->report(SWITCHBOARD_STATE_FAILED,
-                 "broker refused the subscription to '" + self->topic_ + "'");
+                 "broker refused the subscription to '" + self->topic_ + "'; retrying");
+    // Leave and come back with the backoff, as for a refused connection: a
+    // connection that cannot receive is no use, and the ACL may get fixed.
+    mosquitto_disconnect(mosq);
     return;
   }
   // CONNECTED only now: before the broker holds the subscription, other servers'
@@ -569,8 +609,7 @@ void MqttTransport::on_message(mosquitto*, void* obj, const mosquitto_message* m
     return;
   }
   static const char kEmpty = '\0';  // never hand the host a null pointer, even for 0 bytes
-  const char* data =
-      message->payloadlen > 0 ? static_cast<const char*>(message->payload) : &kEmpty;
+  const char* data = message->payloadlen > 0 ? static_cast<const char*>(message->payload) : &kEmpty;
   self->host_.deliver({data, static_cast<size_t>(message->payloadlen)});
 }
 
@@ -599,8 +638,7 @@ void MqttTransport::on_log(mosquitto*, void* obj, int level, const char* text) {
   if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) == 0) return;
   auto* self = static_cast<MqttTransport*>(obj);
   std::lock_guard lock(self->mu_);
-  if (self->gate_open_)
-    self->host_.log(SWITCHBOARD_LOG_WARN, std::string("libmosquitto: ") + text);
+  if (self->gate_open_) self->host_.log(SWITCHBOARD_LOG_WARN, std::string("libmosquitto: ") + text);
 }
 
 namespace {
@@ -612,15 +650,26 @@ const switchboard::ConfigKey kKeys[] = {
     {"client_id_prefix", SWITCHBOARD_CONFIG_STRING, "switchboard",
      "Client id prefix; each instance appends -<16 random hex digits> so ids never collide."},
     {"keepalive", SWITCHBOARD_CONFIG_DURATION, "10s",
-     "MQTT keepalive (5s..65535s); a dead connection is noticed within about 1.5x this."},
+     "MQTT keepalive (5s..65535s); a connection gone silent is dropped within about 2x this."},
     {"username", SWITCHBOARD_CONFIG_STRING, "", "Broker user name; empty connects anonymously."},
     {"password", SWITCHBOARD_CONFIG_STRING, "", "Broker password (needs username)."},
     {"max_pending_bytes", SWITCHBOARD_CONFIG_INT, "8388608",
      "Bytes published but not yet written to the socket before publish reports backpressure "
      "(8 MiB: bounds memory while the broker is slow)."},
+    {"tls_ca_file", SWITCHBOARD_CONFIG_STRING, "",
+     "PEM CA file that signed the broker's certificate; setting it turns TLS on (host name "
+     "verified)."},
+    {"tls_cert_file", SWITCHBOARD_CONFIG_STRING, "",
+     "PEM client certificate, for brokers that authenticate clients by certificate."},
+    {"tls_key_file", SWITCHBOARD_CONFIG_STRING, "",
+     "Unencrypted PEM private key of tls_cert_file."},
 };
 }  // namespace
 
 }  // namespace mqtt_plugin
 
-SWITCHBOARD_PLUGIN("mqtt", "0.1.0", mqtt_plugin::kKeys, mqtt_plugin::MqttTransport, void)
+// SHARED: instances in different server processes see each other through the broker.
+SWITCHBOARD_PLUGIN_DESCRIBED("mqtt", "0.1.0",
+                             "MQTT 3.1.1 broker as the bus (libmosquitto, QoS 0, self-echo).",
+                             SWITCHBOARD_CAP_SHARED, mqtt_plugin::kKeys, mqtt_plugin::MqttTransport,
+                             void)

@@ -25,8 +25,12 @@ function(switchboard_add_plugin target)
   if(P_OUTPUT_DIRECTORY)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIRECTORY})
   endif()
-  # Plugins must not leak their dependencies' symbols into the host.
+  # Export the entry symbol and nothing else: no client-library or weak template
+  # symbols leak into the host (or collide with another plugin's copies).
   if(NOT APPLE)
-    target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL)
+    set(map ${CMAKE_CURRENT_BINARY_DIR}/${target}.exports.map)
+    file(WRITE ${map} "{ global: switchboard_plugin_entry_v*; local: *; };\n")
+    target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL -Wl,--version-script=${map})
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${map})
   endif()
 endfunction()

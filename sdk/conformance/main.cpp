@@ -5,6 +5,7 @@
 //                           [--report FILE.json] [--junit FILE.xml]
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -75,6 +76,9 @@ void load_config(const Options& opt, KitContext& kit) {
   std::string source = "<no config>";
   if (!opt.config.empty()) {
     source = opt.config;
+    // Broker commands may refer to files beside the config.
+    auto dir = std::filesystem::absolute(opt.config).parent_path().string();
+    ::setenv("CONFORMANCE_CONFIG_DIR", dir.c_str(), 1);
     try {
       root = YAML::LoadFile(opt.config);
     } catch (const YAML::Exception& e) {

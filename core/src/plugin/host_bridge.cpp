@@ -12,7 +12,8 @@ HostBridge::HostBridge(std::string component, observe::ComponentState* state, De
 
 void HostBridge::on_deliver(void* ctx, const uint8_t* data, size_t len) {
   auto* self = static_cast<HostBridge*>(ctx);
-  if (self->deliver_) self->deliver_({reinterpret_cast<const char*>(data), len});
+  // An empty message may come with a null pointer.
+  if (self->deliver_) self->deliver_(len ? std::string_view(reinterpret_cast<const char*>(data), len) : std::string_view());
 }
 
 void HostBridge::on_log(void* ctx, uint32_t level, const char* message) {

@@ -104,7 +104,8 @@ typedef struct switchboard_host {
 
   /* Hand one message received from the bus to the host. Any thread; copies the
    * bytes and returns at once. Per bus topic call it from one thread at a time,
-   * in broker order (the host keeps that order per connection). */
+   * in broker order (the host keeps that order per connection). data may be NULL
+   * only when len is 0. */
   void (*deliver)(void* ctx, const uint8_t* data, size_t len);
 
   /* Log a line (NUL-terminated). Any thread. */

@@ -18,7 +18,10 @@ class Host {
   // One message from the bus. Copies the bytes; returns at once. Per bus topic,
   // call from one thread at a time in broker order.
   void deliver(std::string_view bytes) const {
-    host_->deliver(host_->ctx, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    static const uint8_t kEmpty = 0;  // never pass a null pointer, even for 0 bytes
+    host_->deliver(host_->ctx,
+                   bytes.empty() ? &kEmpty : reinterpret_cast<const uint8_t*>(bytes.data()),
+                   bytes.size());
   }
   void log(switchboard_log_level level, const std::string& message) const {
     host_->log(host_->ctx, level, message.c_str());
