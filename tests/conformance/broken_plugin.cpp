@@ -1,12 +1,10 @@
 // The `broken` plugin: deliberately faulty, to prove the conformance kit catches
 // faults. mode=lossy: the transport silently drops every 10th message it accepted.
 // mode=hang: the store never completes add_channels. Built with the public SDK.
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 
+#include "../plugins/loopback.hpp"
 #include "switchboard/plugin.hpp"
 
 namespace {
@@ -16,55 +14,26 @@ using switchboard::StatusCode;
 class LossyTransport final : public switchboard::Transport {
  public:
   LossyTransport(const switchboard::PluginConfig& c, switchboard::Host host)
-      : host_(host), lossy_(c.get_string("mode") == "lossy") {}
-  ~LossyTransport() override { stop(); }
+      : host_(host), loop_(host), lossy_(c.get_string("mode") == "lossy") {}
   Status start() override {
-    std::lock_guard lock(mu_);
-    running_ = true;
-    thread_ = std::thread([this] { run(); });
+    loop_.start();
     host_.report_state(SWITCHBOARD_STATE_CONNECTED);
     return {};
   }
   Status publish(std::string_view bytes) override {
-    std::lock_guard lock(mu_);
-    if (!running_) return {StatusCode::kUnavailable, "stopped"};
     if (lossy_ && ++published_ % 10 == 0) return {};  // the fault: "OK", then lost
-    queue_.emplace_back(bytes);
-    cv_.notify_one();
+    if (!loop_.push(bytes)) return {StatusCode::kUnavailable, "stopped"};
     return {};
   }
   void stop() override {
-    {
-      std::lock_guard lock(mu_);
-      if (!running_) return;
-      running_ = false;
-    }
-    cv_.notify_all();
-    thread_.join();
-    host_.report_state(SWITCHBOARD_STATE_STOPPED);
+    if (loop_.stop()) host_.report_state(SWITCHBOARD_STATE_STOPPED);
   }
 
  private:
-  void run() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return !queue_.empty() || !running_; });
-      if (!running_) return;
-      auto m = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      host_.deliver(m);
-      lock.lock();
-    }
-  }
   switchboard::Host host_;
+  test_plugins::Loopback loop_;
   bool lossy_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;
-  bool running_ = false;
-  uint64_t published_ = 0;
-  std::thread thread_;
+  uint64_t published_ = 0;  // control thread only
 };
 
 class HangingStore final : public switchboard::SessionStore {

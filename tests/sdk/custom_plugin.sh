@@ -5,17 +5,12 @@
 # kit with the broker outage cases. Stops the broker it started.
 # usage: custom_plugin.sh <build dir> <work dir> <source dir>
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 build="$1"
 work="$2"
 src="$3"
-rm -rf "$work"
-mkdir -p "$work"
-prefix="$work/prefix"
-
-cmake --install "$build" --prefix "$prefix" >/dev/null
-cmake -S "$src/examples/custom-plugin" -B "$work/build-mqtt" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$work/build-mqtt"
+install_prefix "$build" "$work"
+build_plugin "$src/examples/custom-plugin" "$work"
 
 # A free port: nothing answers on it.
 MQTT_PORT=""
@@ -31,7 +26,7 @@ broker=examples/custom-plugin/broker.sh
 "$broker" start "$MQTT_PORT" "$MQTT_STATE_DIR"
 trap '"$broker" stop "$MQTT_PORT" "$MQTT_STATE_DIR" || true' EXIT
 
-"$prefix/bin/switchboard-conformance" "$work/build-mqtt/libswitchboard_mqtt.so" \
+"$prefix/bin/switchboard-conformance" "$plugin_build/libswitchboard_mqtt.so" \
   --config examples/custom-plugin/conformance.yaml --junit "$work/kit.xml" | tee "$work/kit.txt"
 # The outage cases must have run, not been skipped.
 grep -Eq '^T4\.02 +reconnect_after_broker_restart +MUST +PASS' "$work/kit.txt"

@@ -4,17 +4,12 @@
 # have the installed `switchboard serve` load it from a plugins directory via YAML.
 # usage: out_of_tree.sh <build dir> <work dir>
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 build="$1"
 work="$2"
-rm -rf "$work"
-mkdir -p "$work"
-prefix="$work/prefix"
-
-cmake --install "$build" --prefix "$prefix" >/dev/null
-cmake -S "$prefix/share/switchboard/template" -B "$work/plugin" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$work/plugin"
-so="$work/plugin/libswitchboard_template.so"
+install_prefix "$build" "$work"
+build_plugin "$prefix/share/switchboard/template" "$work"   # the template as installed
+so="$plugin_build/libswitchboard_template.so"
 
 "$prefix/bin/switchboard-conformance" "$so"
 

@@ -3,12 +3,10 @@
 // (health 503, RPC errors, refused handshakes). Built with the public SDK only.
 //
 //   fault: { state: failed, refuse_publish: true, store_fail: writes }
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 
+#include "../loopback.hpp"
 #include "switchboard/plugin.hpp"
 
 namespace {
@@ -26,54 +24,26 @@ switchboard_state parse_state(const std::string& s) {
 class FaultTransport final : public switchboard::Transport {
  public:
   FaultTransport(const switchboard::PluginConfig& c, switchboard::Host host)
-      : host_(host), state_(parse_state(c.get_string("state"))), refuse_(c.get_bool("refuse_publish")) {}
-  ~FaultTransport() override { stop(); }
+      : host_(host), loop_(host), state_(parse_state(c.get_string("state"))),
+        refuse_(c.get_bool("refuse_publish")) {}
 
   Status start() override {
-    running_ = true;
-    thread_ = std::thread([this] { run(); });
+    loop_.start();
     host_.report_state(state_, "fault plugin");
     return {};
   }
   Status publish(std::string_view bytes) override {
     if (refuse_) return {StatusCode::kUnavailable, "fault: publishing refused"};
-    std::lock_guard lock(mu_);
-    queue_.emplace_back(bytes);
-    cv_.notify_one();
+    if (!loop_.push(bytes)) return {StatusCode::kUnavailable, "stopped"};
     return {};
   }
-  void stop() override {
-    {
-      std::lock_guard lock(mu_);
-      if (!running_) return;
-      running_ = false;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+  void stop() override { loop_.stop(); }
 
  private:
-  void run() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return !queue_.empty() || !running_; });
-      if (!running_) return;
-      std::string m = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      host_.deliver(m);
-      lock.lock();
-    }
-  }
-
   switchboard::Host host_;
+  test_plugins::Loopback loop_;
   switchboard_state state_;
   bool refuse_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;
-  bool running_ = false;
-  std::thread thread_;
 };
 
 // A plain map store whose writes (or everything) fail with UNAVAILABLE.
