@@ -12,6 +12,10 @@ constexpr int64_t kTtl = 60000;
 void started(StoreUnderTest& s) {
   Status st = s.start();
   expect(st.is_ok(), std::string("start() returned ") + status_name(st.code()) + ": " + st.message());
+  auto deadline = Clock::now() + 15s;
+  while (s.state() != SWITCHBOARD_STATE_CONNECTED && Clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  expect(s.state() == SWITCHBOARD_STATE_CONNECTED, "did not report CONNECTED within 15 s of start()");
 }
 
 std::string create(StoreUnderTest& s, int64_t ttl = kTtl) {

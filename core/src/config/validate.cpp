@@ -116,7 +116,10 @@ SectionValues check_section(const SectionSpec& spec, const YAML::Node& node,
     } else if (k.required) {
       throw ConfigError(source + ": missing required key '" + where + "'");
     } else {
-      out[k.key] = check_value(k, YAML::Load(k.default_value), "<built-in default>", where);
+      // Scalar defaults are literal text ("ss:" must not become a mapping).
+      YAML::Node def = k.type == SWITCHBOARD_CONFIG_STRING_LIST ? YAML::Load(k.default_value)
+                                                                : YAML::Node(k.default_value);
+      out[k.key] = check_value(k, def, "<built-in default>", where);
     }
   }
   return out;
