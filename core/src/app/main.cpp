@@ -17,9 +17,9 @@ const char kUsage[] =
     "commands:\n"
     "  serve [--config FILE]     run the server (no FILE: embedded defaults,\n"
     "                            memory transport and memory sessions)\n"
-    "  config-reference [--config FILE]\n"
-    "                            print the config reference (core keys and the\n"
-    "                            plugins the config uses) as Markdown\n"
+    "  config-reference [--config FILE] [--plugin NAME]...\n"
+    "                            print the config reference (core keys, the\n"
+    "                            plugins the config uses and the named ones) as Markdown\n"
     "  version                   print the version and plugin ABI version\n"
     "  --help                    this text\n"
     "\n"
@@ -31,7 +31,10 @@ int config_reference(int argc, char** argv) {
   auto choice = switchboard::config::plugin_choice(config);
   std::string dir = choice.dir.empty() ? switchboard::plugin::default_plugins_dir() : choice.dir;
   std::vector<switchboard::config::SectionSpec> sections = switchboard::config::core_schema();
-  for (const auto& name : {choice.transport, choice.store}) {
+  std::vector<std::string> names = {choice.transport, choice.store};
+  for (int i = 2; i + 1 < argc; ++i)
+    if (std::string_view(argv[i]) == "--plugin") names.emplace_back(argv[i + 1]);
+  for (const auto& name : names) {
     bool seen = false;
     for (const auto& s : sections) seen = seen || s.name == name;
     if (!seen)
