@@ -3,6 +3,7 @@
 //
 //   switchboard-conformance <plugin.so> [--config FILE] [--list] [--filter TEXT]
 //                           [--report FILE.json] [--junit FILE.xml]
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::signal(SIGPIPE, SIG_IGN);  // as the server does (threading.md)
   observe::set_log_level(opt.verbose ? observe::Level::kDebug : observe::Level::kError);
   KitContext kit;
   try {

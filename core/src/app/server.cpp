@@ -2,6 +2,7 @@
 #include "switchboard/server.hpp"
 
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -71,6 +72,9 @@ struct Server::Impl {
   bool stopped = false;         // guarded by mu
 
   explicit Impl(const Config& config) : settings(load_settings(config, plugins_dir)) {
+    // Client libraries (hiredis among them) write to sockets without
+    // MSG_NOSIGNAL: a peer that vanished must be an error, not a dead process.
+    std::signal(SIGPIPE, SIG_IGN);
     observe::set_log_level(observe::parse_log_level(settings.log_level));
     for (int i = 0; i < settings.server.threads; ++i)
       loops.push_back(std::make_unique<net::EventLoop>(i));
