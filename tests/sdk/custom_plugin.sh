@@ -12,12 +12,7 @@ src="$3"
 install_prefix "$build" "$work"
 build_plugin "$src/examples/custom-plugin" "$work"
 
-# A free port: nothing answers on it.
-MQTT_PORT=""
-for p in $(seq 18830 18990); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then MQTT_PORT=$p; break; fi
-done
-[ -n "$MQTT_PORT" ] || { echo "no free port" >&2; exit 1; }
+MQTT_PORT=$(free_port 18830)
 export MQTT_PORT MQTT_STATE_DIR="$work/broker"
 mkdir -p "$MQTT_STATE_DIR"
 

@@ -1,4 +1,4 @@
-# Shared by the SDK tests: a plugin author's two steps.
+# Shared by the SDK and conformance test scripts.
 #
 # install_prefix <build dir> <work dir>: install Switchboard from a build tree into
 #   a fresh <work dir>/prefix; sets `prefix`.
@@ -15,4 +15,13 @@ build_plugin() {
   cmake -S "$1" -B "$plugin_build" -G Ninja \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$plugin_build"
+}
+
+# free_port [first]: a loopback TCP port nothing answers on (from first, default 18830).
+free_port() {
+  local p
+  for p in $(seq "${1:-18830}" 65000); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
 }

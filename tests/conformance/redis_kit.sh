@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The kit on the shipped redis plugin, against a real redis-server on a free
+# loopback port, broker-restart cases included. Stops the Redis it started.
+# usage: redis_kit.sh <switchboard-conformance> <libswitchboard_redis.so> <work dir>
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../sdk/lib.sh"
+kit="$1" so="$2" work="$3"
+ctl="$here/../support/redis_ctl.sh"
+rm -rf "$work"
+mkdir -p "$work"
+port=$(free_port 16400)
+"$ctl" start "$port" "$work"
+trap '"$ctl" stop "$port" "$work" || true' EXIT
+cat >"$work/kit.yaml" <<YAML
+redis: { url: "redis://127.0.0.1:$port/0" }
+conformance:
+  broker_stop: "$ctl stop $port $work"
+  broker_start: "$ctl start $port $work"
+YAML
+"$kit" "$so" --config "$work/kit.yaml" --junit "$work/kit.xml" | tee "$work/kit.txt"
+grep -Eq '^T4\.02 +reconnect_after_broker_restart +MUST +PASS' "$work/kit.txt"
+grep -Eq '^S4\.01 +store_unavailable_is_an_error_not_a_hang +MUST +PASS' "$work/kit.txt"
