@@ -105,6 +105,8 @@ void RedisTransport::heartbeat() {
 void RedisTransport::update_state(const std::string& detail) {
   bool up = subscribed_ && sub_->ready() && pub_->ready();
   connected_ = up;
+  ever_up_ = ever_up_ || up;
+  if (!up && !ever_up_ && detail.empty()) return;  // still starting: one link is up, not both
   int state = up ? SWITCHBOARD_STATE_CONNECTED : SWITCHBOARD_STATE_RECONNECTING;
   if (state == reported_ && detail.empty()) return;
   if (state == reported_ && state == SWITCHBOARD_STATE_RECONNECTING) return;  // no log flood

@@ -62,6 +62,7 @@ class RedisTransport final : public switchboard::Transport {
   boost::asio::steady_timer heartbeat_timer_;
   std::chrono::steady_clock::time_point last_heartbeat_;  // io thread
   bool subscribed_ = false;                                // io thread
+  bool ever_up_ = false;                                   // io thread
   int reported_ = -1;                                      // io thread
   std::atomic<bool> connected_{false};
   std::atomic<size_t> pending_{0};
