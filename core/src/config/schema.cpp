@@ -33,8 +33,9 @@ const std::vector<SectionSpec>& core_schema() {
            {"ttl", T::SWITCHBOARD_CONFIG_DURATION, "7d", false,
             "Sliding lifetime of an unused session."},
            {"secret", T::SWITCHBOARD_CONFIG_STRING, "", false,
-            "Key for the session routing hash on the bus; servers sharing a bus need the same "
-            "one. Empty: random per process (fine for one process)."},
+            "Key for the session routing hash on the bus; every server on one bus needs the "
+            "same. Empty: random per process, allowed only with an unshared transport (memory); "
+            "a shared one (redis) refuses to start without it."},
        }},
       {"transport",
        "The bus between server processes.",

@@ -19,6 +19,7 @@ PluginHost::PluginHost(const config::Settings& settings, const std::string& plug
   metrics_.transport.name = settings.transport.use;
   metrics_.store.name = settings.session.store;
   auto tp = load_plugin(plugins_dir, settings.transport.use);
+  shared_bus_ = tp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED;
   transport_ = std::make_unique<PluginTransport>(
       tp, config_of(tp->descriptor->name),
       std::make_unique<HostBridge>("transport:" + settings.transport.use, &metrics_.transport,

@@ -48,6 +48,8 @@ class PluginHost {
                   std::function<void()> on_stopped);
 
   boost::asio::io_context& control() { return control_; }
+  // The transport plugin declares SWITCHBOARD_CAP_SHARED: other processes see its bus.
+  bool shared_bus() const { return shared_bus_; }
 
  private:
   observe::Metrics& metrics_;
@@ -57,6 +59,7 @@ class PluginHost {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SessionStore> store_;
   bool running_ = false;  // control thread only
+  bool shared_bus_ = false;
   std::atomic<bool> stopped_{false};
 };
 

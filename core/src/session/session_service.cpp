@@ -35,11 +35,12 @@ SessionService::SessionService(const config::Settings& settings, plugin::PluginH
       secret_(settings.session.secret.empty() ? random_hex(32) : settings.session.secret),
       ttl_ms_(settings.session.ttl.count()),
       instance_(random_hex(8)) {
-  if (settings.session.secret.empty() && settings.transport.use != "memory")
-    observe::log_warn("session",
-                      "session.secret is empty: using a random per-process key; servers that "
-                      "share a bus must share the secret or session changes won't reach "
-                      "each other's connections");
+  // Servers on one bus must name sessions alike, or a change made on one never
+  // reaches that session's connections on another: refuse rather than half-work.
+  if (settings.session.secret.empty() && host.shared_bus())
+    throw ConfigError("session.secret is empty but transport '" + settings.transport.use +
+                      "' is shared between processes: set the same session.secret "
+                      "(or SWITCHBOARD_SESSION_SECRET) on every server");
 }
 
 std::string SessionService::routing_key_of(const std::string& id) const {

@@ -18,6 +18,7 @@
 
 #include "config/settings.hpp"
 #include "plugin/plugin_host.hpp"
+#include "switchboard/config.hpp"
 #include "switchboard/future.hpp"
 #include "switchboard/session_store.hpp"
 
