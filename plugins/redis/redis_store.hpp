@@ -66,10 +66,10 @@ class RedisStore final : public switchboard::SessionStore {
   switchboard::Host host_;
   RedisSettings settings_;
   std::deque<Waiting> waiting_;  // io thread; bounded by max_pending
-  std::unique_ptr<boost::asio::steady_timer> expiry_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::unique_ptr<RedisLink> link_;
+  std::unique_ptr<boost::asio::steady_timer> expiry_;  // after io_: destroyed before it
   std::thread thread_;
   bool started_ = false;
 };

@@ -1,0 +1,918 @@
+// The Redis plugin (plugins/redis: transport over PUBLISH/SUBSCRIBE + session
+// store) with real redis-server instances and several real server processes
+// sharing them: product.md §1-§3, quality.md "Multi-process tests",
+// "Reliability figures", security rule 9 (the bus is untrusted input).
+//
+// Every test case starts its own redis-server (support/redis_process.hpp) on a
+// free loopback port and its own switchboard_test_server processes configured
+// with `transport: {use: redis}`, `session: {store: redis}`, one shared
+// `session.secret` and `redis.url` pointing at that Redis.
+//
+// Absence across processes uses expect_quiet() (fixture.hpp): every publish goes
+// through one Redis, which orders all PUBLISHes; the sentinel is published after
+// whatever must not arrive (by the same publisher, or after an external PUBLISH
+// that Redis already answered), so it reaches every subscriber later.
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "fixture.hpp"
+#include "support/redis_process.hpp"
+
+using namespace switchboard::test;
+using Strings = std::vector<std::string>;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The plugin's default bus channel (SocketStream's), which external systems use.
+const std::string kBus = "ss:event";
+// Servers sharing a bus must share the routing-hash secret.
+const std::string kSecret = "redis-integration-test-secret-7f3a9c";
+// Bound for a server to connect to Redis, and to recover after Redis returns.
+constexpr Millis kConnectBound{15000};
+constexpr Millis kRecoveryBound{30000};
+constexpr const char* kRedisCli = "/usr/bin/redis-cli";
+
+// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+std::string quoted(const std::string& s) { return json::serialize(json::value(s)); }
+
+int64_t ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<Millis>(Clock::now() - t).count();
+}
+
+ServerSettings redis_settings(const RedisServer& redis, ServerSettings s = {}) {
+  s.set("transport.use", "redis")
+      .set("session.store", "redis")
+      .set("session.secret", quoted(kSecret))
+      .set("redis.url", quoted(redis.url()));
+  return s;
+}
+
+unsigned healthz_status(TestServer& s) { return s.get("/healthz", {}).status; }
+
+// Several server processes on one Redis, each healthy and subscribed to the bus.
+class Cluster {
+ public:
+  Cluster(const RedisServer& redis, int n, const ServerSettings& extra = {}) : redis_(redis) {
+    for (int i = 0; i < n; ++i)
+      servers_.push_back(std::make_unique<TestServer>(redis_settings(redis, extra)));
+    wait_ready();
+  }
+  TestServer& operator[](std::size_t i) { return *servers_.at(i); }
+  std::size_t size() const { return servers_.size(); }
+
+  // Every server answers /healthz with 200 (its transport is connected) and Redis
+  // counts one subscriber of the bus channel per server.
+  void wait_ready() {
+    for (auto& s : servers_) {
+      INFO("server on port " << s->port() << ": /healthz is 200 within " << kConnectBound.count() << " ms");
+      REQUIRE(eventually([&] { return healthz_status(*s) == 200; }, kConnectBound));
+    }
+    INFO("PUBSUB NUMSUB " << kBus << " reaches " << servers_.size());
+    REQUIRE(eventually([&] { return redis_.subscribers(kBus) >= static_cast<int64_t>(servers_.size()); },
+                       kConnectBound));
+  }
+
+ private:
+  const RedisServer& redis_;
+  std::vector<std::unique_ptr<TestServer>> servers_;
+};
+
+// A metric's value, 0 when the server does not show it yet.
+double metric_or_zero(TestServer& s, std::string_view name) {
+  return std::max(0.0, metric_value(s.metrics(), name));
+}
+
+json::value p_of(const json::object& ev) { return ev.at("p"); }
+
+}  // namespace
+
+TEST_CASE("redis: every target kind published from each of three processes reaches exactly the "
+          "right connections",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 3);
+
+  struct Conn {
+    std::string label;
+    std::string role;  // plain | news | fred
+    std::unique_ptr<WsClient> c;
+  };
+  std::vector<Conn> conns;
+  for (std::size_t i = 0; i < cl.size(); ++i) {
+    auto n = std::to_string(i);
+    conns.push_back({"plain@" + n, "plain", cl[i].connect()});
+    auto sub = cl[i].connect();
+    CHECK(sorted_strings(call(*sub, "t.sub", {"news"})) == Strings{"news"});
+    conns.push_back({"news@" + n, "news", std::move(sub)});
+    auto usr = cl[i].connect();
+    call(*usr, "t.signIn", {"fred"});
+    conns.push_back({"fred@" + n, "fred", std::move(usr)});
+  }
+  auto quiet_everywhere = [&](WsClient& pub) {
+    for (auto& x : conns) {
+      INFO("connection " << x.label);
+      expect_quiet(pub, *x.c);
+    }
+  };
+
+  for (std::size_t j = 0; j < cl.size(); ++j) {
+    INFO("publishing from process " << j);
+    WsClient& pub = *conns[3 * j].c;  // plain@j
+    const auto from = static_cast<int64_t>(j);
+
+    // publish.all: every connection on every process, once.
+    REQUIRE(call(pub, "t.all", {"toAll", from}) == json::value(true));
+    for (auto& x : conns) {
+      INFO("connection " << x.label);
+      auto ev = expect_event(*x.c, "toAll");
+      CHECK(p_of(ev) == json::value(json::array{from}));
+      CHECK_FALSE(ev.contains("c"));
+    }
+    quiet_everywhere(pub);
+
+    // publish.channel: only the sessions in "news", on every process.
+    REQUIRE(call(pub, "t.channel", {"news", "toNews", from}) == json::value(true));
+    for (auto& x : conns) {
+      if (x.role != "news") continue;
+      INFO("connection " << x.label);
+      auto ev = expect_event(*x.c, "toNews");
+      CHECK(ev.at("c") == json::value("news"));
+      CHECK(p_of(ev) == json::value(json::array{from}));
+    }
+    quiet_everywhere(pub);
+
+    // publish.user: every session signed in as fred, on every process.
+    REQUIRE(call(pub, "t.user", {"fred", "toFred", from}) == json::value(true));
+    for (auto& x : conns) {
+      if (x.role != "fred") continue;
+      INFO("connection " << x.label);
+      auto ev = expect_event(*x.c, "toFred");
+      CHECK(p_of(ev) == json::value(json::array{from}));
+      CHECK_FALSE(ev.contains("c"));
+    }
+    quiet_everywhere(pub);
+
+    // publish.socketId: exactly the named connection, wherever it is.
+    for (auto& x : conns)
+      REQUIRE(call(pub, "t.socket", {x.c->socket_id(), "toSocket", from, x.label}) == json::value(true));
+    for (auto& x : conns) {
+      INFO("connection " << x.label);
+      auto ev = expect_event(*x.c, "toSocket");
+      CHECK(p_of(ev) == json::value(json::array{from, json::value(x.label)}));
+    }
+    quiet_everywhere(pub);
+  }
+}
+
+TEST_CASE("redis: a session's tabs on different processes share channel and user changes at once",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 3);
+  auto a = cl[0].connect();
+  auto b = cl[1].connect_same_session(*a);  // the same browser, another process
+  auto stranger = cl[0].connect();
+  auto pub = cl[2].connect();
+
+  // Subscribing on A's connection binds B's connection on another process: the
+  // announcement went through Redis before the call returned, so a publish made
+  // afterwards (from a third process) reaches B.
+  CHECK(sorted_strings(call(*a, "t.sub", {"x"})) == Strings{"x"});
+  REQUIRE(call(*pub, "t.channel", {"x", "hello", 1}) == json::value(true));
+  CHECK(expect_event(*b, "hello").at("c") == json::value("x"));
+  CHECK(expect_event(*a, "hello").at("c") == json::value("x"));
+  expect_quiet(*pub, *stranger);
+  // The store is shared: B's process reads the same channel list.
+  CHECK(sorted_strings(call(*b, "t.list")) == Strings{"x"});
+
+  // Signing in on B: the user's events reach both tabs.
+  call(*b, "t.signIn", {"wilma"});
+  REQUIRE(call(*pub, "t.user", {"wilma", "forWilma"}) == json::value(true));
+  expect_event(*b, "forWilma");
+  expect_event(*a, "forWilma");
+  expect_quiet(*pub, *stranger);
+  // A's req.session follows (the change arrived on A's process before the event).
+  CHECK(call(*a, "t.whoami").at("userId") == json::value("wilma"));
+
+  // Unsubscribing on B stops A.
+  CHECK(sorted_strings(call(*b, "t.unsub", {"x"})) == Strings{});
+  REQUIRE(call(*pub, "t.channel", {"x", "bye"}) == json::value(true));
+  expect_quiet(*pub, *a);
+  expect_quiet(*pub, *b);
+
+  // Signing out on A stops B's user events.
+  call(*a, "t.signOut");
+  REQUIRE(call(*pub, "t.user", {"wilma", "gone"}) == json::value(true));
+  expect_quiet(*pub, *a);
+  expect_quiet(*pub, *b);
+  CHECK(call(*b, "t.whoami").at("userId") == json::value(nullptr));
+}
+
+TEST_CASE("redis: after kill -9 of its process, a client reconnects to another process with its "
+          "channels and user",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 3);
+  auto pub = cl[1].connect();
+  auto c = cl[0].connect();
+  auto other_tab = cl[2].connect_same_session(*c);  // survives on a live process
+  const std::string session = c->session();
+  const std::string old_socket = c->socket_id();
+  call(*c, "t.sub", {json::array{"room", "lobby"}});
+  call(*c, "t.signIn", {"betty"});
+  call(*c, "t.setData", {"theme", "dark"});
+
+  cl[0].process().signal(SIGKILL);
+  auto status = cl[0].process().wait_exit(Millis(5000));
+  REQUIRE(status.has_value());
+  CHECK(status->signal == SIGKILL);
+  auto closed = c->wait_closed();
+  CHECK(closed.closed);
+  c.reset();
+
+  // The other processes carry on.
+  CHECK(healthz_status(cl[1]) == 200);
+  CHECK(healthz_status(cl[2]) == 200);
+  REQUIRE(call(*pub, "t.channel", {"lobby", "stillHere"}) == json::value(true));
+  CHECK(expect_event(*other_tab, "stillHere").at("c") == json::value("lobby"));
+
+  // The client reconnects with its cookie to another process.
+  ConnectOptions opts;
+  opts.session = session;
+  auto again = cl[1].connect(opts);
+  INFO("Set-Cookie on reconnect: " << again->upgrade().set_cookie);
+  CHECK((again->upgrade().session.empty() || again->upgrade().session == session));
+  CHECK(again->socket_id() != old_socket);
+  CHECK(call(*again, "t.whoami").at("userId") == json::value("betty"));
+  CHECK(sorted_strings(call(*again, "t.list")) == Strings{"lobby", "room"});
+  CHECK(call(*again, "t.getData", {"theme"}) == json::value("dark"));
+
+  REQUIRE(call(*pub, "t.channel", {"room", "inRoom"}) == json::value(true));
+  CHECK(expect_event(*again, "inRoom").at("c") == json::value("room"));
+  CHECK(expect_event(*other_tab, "inRoom").at("c") == json::value("room"));
+  REQUIRE(call(*pub, "t.channel", {"lobby", "inLobby"}) == json::value(true));
+  CHECK(expect_event(*again, "inLobby").at("c") == json::value("lobby"));
+  CHECK(expect_event(*other_tab, "inLobby").at("c") == json::value("lobby"));
+  REQUIRE(call(*pub, "t.user", {"betty", "forBetty"}) == json::value(true));
+  expect_event(*again, "forBetty");
+  expect_event(*other_tab, "forBetty");
+  expect_quiet(*pub, *again);
+  expect_quiet(*pub, *other_tab);
+}
+
+TEST_CASE("redis: signing out on one process stops that session's user events everywhere, while "
+          "the user's other session still receives",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 3);
+  // Session X: tabs on processes 0 and 1. Session Y: tabs on processes 2 and 0.
+  auto x0 = cl[0].connect();
+  auto x1 = cl[1].connect_same_session(*x0);
+  auto y2 = cl[2].connect();
+  auto y0 = cl[0].connect_same_session(*y2);
+  auto pub1 = cl[1].connect();
+  auto pub2 = cl[2].connect();
+  call(*x0, "t.signIn", {"wilma"});
+  call(*y2, "t.signIn", {"wilma"});
+
+  REQUIRE(call(*pub1, "t.user", {"wilma", "both"}) == json::value(true));
+  for (auto* c : {x0.get(), x1.get(), y2.get(), y0.get()}) expect_event(*c, "both");
+
+  call(*x1, "t.signOut");  // on process 1; x0 is on process 0
+
+  for (auto* pub : {pub1.get(), pub2.get()}) {
+    INFO("publisher on port " << (pub == pub1.get() ? cl[1].port() : cl[2].port()));
+    REQUIRE(call(*pub, "t.user", {"wilma", "afterSignOut"}) == json::value(true));
+    expect_event(*y2, "afterSignOut");
+    expect_event(*y0, "afterSignOut");
+    expect_quiet(*pub, *x0);
+    expect_quiet(*pub, *x1);
+    expect_quiet(*pub, *y2);
+    expect_quiet(*pub, *y0);
+  }
+  CHECK(call(*x0, "t.whoami").at("userId") == json::value(nullptr));
+  CHECK(call(*y0, "t.whoami").at("userId") == json::value("wilma"));
+}
+
+namespace {
+
+// Publishes `tick` channel events with increasing ids from its own connection on
+// its own thread, one every `interval` (pacing the load, not synchronising), and
+// records which ids the server accepted (publish returned true) or refused.
+class Traffic {
+ public:
+  Traffic(std::unique_ptr<WsClient> client, Millis interval)
+      : client_(std::move(client)), interval_(interval), thread_([this] { run(); }) {}
+  ~Traffic() { stop(); }
+
+  // Stops the thread; the client is then free for the calling thread again.
+  WsClient& stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return *client_;
+  }
+  int64_t next_id() const { return next_.load(); }
+  std::set<int64_t> accepted() const {
+    std::lock_guard lock(mu_);
+    return accepted_;
+  }
+  std::set<int64_t> refused() const {
+    std::lock_guard lock(mu_);
+    return refused_;
+  }
+  std::string error() const {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      int64_t id = next_.load();
+      try {
+        auto reply = client_->rpc("t.channel", {"tick", "tick", id}, Millis(10000));
+        bool ok = reply.contains("r") && reply.at("r") == json::value(true);
+        std::lock_guard lock(mu_);
+        (ok ? accepted_ : refused_).insert(id);
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mu_);
+        error_ = e.what();
+        return;
+      }
+      next_.store(id + 1);
+      std::this_thread::sleep_for(interval_);
+    }
+  }
+
+  std::unique_ptr<WsClient> client_;
+  Millis interval_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> next_{0};
+  mutable std::mutex mu_;
+  std::set<int64_t> accepted_, refused_;
+  std::string error_;
+  std::thread thread_;  // last: starts after everything above exists
+};
+
+// Events a connection received, in order, read without blocking for long.
+struct Received {
+  std::vector<json::object> events;
+  std::vector<int64_t> ticks;  // ids of "tick" events, in arrival order
+  std::optional<Clock::time_point> first_tick_from;  // when a tick >= watch_from arrived
+  int64_t watch_from = -1;
+
+  // Reads whatever arrives within `wait`.
+  void pump(WsClient& c, Millis wait = Millis(20)) {
+    while (auto ev = c.next_event(wait)) {
+      wait = Millis(0);
+      take(*ev);
+    }
+  }
+  void take(const json::object& ev) {
+    if (ev.contains("e") && ev.at("e") == json::value("tick") && ev.contains("p") &&
+        ev.at("p").is_array() && !ev.at("p").as_array().empty() && ev.at("p").as_array()[0].is_int64()) {
+      int64_t id = ev.at("p").as_array()[0].as_int64();
+      ticks.push_back(id);
+      if (watch_from >= 0 && id >= watch_from && !first_tick_from) first_tick_from = Clock::now();
+    } else {
+      events.push_back(ev);
+    }
+  }
+  // Reads until the sentinel `tag` arrives (all earlier events are taken).
+  bool until_sentinel(WsClient& c, const std::string& tag, Millis timeout = kDefaultTimeout) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto ev = c.next_event(std::chrono::duration_cast<Millis>(deadline - Clock::now()));
+      if (!ev) return false;
+      if (ev->at("e") == json::value("sentinel") && ev->at("p") == json::value(json::array{json::value(tag)}))
+        return true;
+      take(*ev);
+    }
+    return false;
+  }
+};
+
+bool no_duplicates(const std::vector<int64_t>& ids) {
+  return std::set<int64_t>(ids.begin(), ids.end()).size() == ids.size();
+}
+
+}  // namespace
+
+TEST_CASE("redis: a Redis restart under steady traffic: health follows, the store reports "
+          "outages, delivery resumes without duplicates",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 2);
+  auto c1 = cl[0].connect();  // in "tick" and "other"
+  auto c2 = cl[1].connect();  // in "tick", signed in as ted
+  auto c3 = cl[1].connect();  // in "other" only
+  auto caller = cl[1].connect();  // makes calls while Redis is down
+  call(*c1, "t.sub", {json::array{"tick", "other"}});
+  call(*c2, "t.sub", {"tick"});
+  call(*c2, "t.signIn", {"ted"});
+  call(*c3, "t.sub", {"other"});
+  const double dropped_before = metric_or_zero(cl[0], "switchboard_events_dropped_total");
+
+  Traffic traffic(cl[0].connect(), Millis(20));
+  Received r1, r2;
+
+  // Steady traffic reaches both processes before the outage.
+  auto flowing = [&] {
+    r1.pump(*c1);
+    r2.pump(*c2);
+    return r1.ticks.size() >= 5 && r2.ticks.size() >= 5;
+  };
+  REQUIRE(eventually(flowing, kConnectBound));
+  INFO("traffic error: " << traffic.error());
+
+  // --- Redis crashes -------------------------------------------------------
+  redis.kill9();
+  const auto killed_at = Clock::now();
+
+  // Health reports it on both processes.
+  for (std::size_t i = 0; i < cl.size(); ++i) {
+    INFO("server " << i << ": /healthz turns 503 while Redis is down");
+    CHECK(eventually(
+        [&] {
+          r1.pump(*c1, Millis(0));
+          r2.pump(*c2, Millis(0));
+          return healthz_status(cl[i]) == 503;
+        },
+        kConnectBound));
+    CHECK(metric_value(cl[i].metrics(), "switchboard_transport_state") != 1);
+  }
+
+  // The session store's outage reaches RPC callers as store_unavailable, at once
+  // (rpc() throws TimeoutError if a call hangs past its bound).
+  // The calls run at once (the store may wait up to connect_timeout for its
+  // connection before giving up); how long each took is reported, not asserted.
+  const auto calls_at = Clock::now();
+  UpgradeResult refused_upgrade;
+  int64_t upgrade_ms = -1;
+  std::thread upgrader([&] {  // no assertions on this thread
+    WsClient fresh;
+    refused_upgrade = cl[0].try_connect(fresh);
+    upgrade_ms = ms_since(calls_at);
+  });
+  const std::vector<std::pair<std::string, json::array>> calls{
+      {"t.sub", {"z"}}, {"t.signIn", {"zed"}}, {"t.setData", {"k", 1}}};
+  std::vector<uint64_t> ids;
+  for (const auto& [method, args] : calls) ids.push_back(caller->send_rpc(method, args));
+  std::string outage_timings;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    INFO("rpc " << calls[i].first << " while Redis is down");
+    CHECK(err_code(caller->wait_reply(ids[i])) == "store_unavailable");
+    outage_timings += calls[i].first + " " + std::to_string(ms_since(calls_at)) + " ms, ";
+  }
+  upgrader.join();
+  outage_timings += "upgrade " + std::to_string(upgrade_ms) + " ms";
+  {
+    // New upgrades are refused with 503 (their session cannot be loaded).
+    INFO("upgrade during the outage: status " << refused_upgrade.status << " error " << refused_upgrade.error);
+    CHECK_FALSE(refused_upgrade.upgraded);
+    CHECK(refused_upgrade.status == 503);
+  }
+  WARN("redis down: store_unavailable / 503 reached the caller after: " << outage_timings);
+  // A publish while the bus is down is refused to the caller and counted.
+  CHECK(call(*caller, "t.all", {"lost"}) == json::value(false));
+  CHECK(metric_or_zero(cl[1], "switchboard_events_dropped_total") >= 1);
+  // The connections stay up.
+  CHECK(call(*c1, "t.echo", {"up"}) == json::parse(R"(["up"])"));
+
+  // Keep Redis away for ~1.5 s (the outage window), reading meanwhile.
+  while (ms_since(killed_at) < 1500) {
+    r1.pump(*c1);
+    r2.pump(*c2);
+  }
+
+  // --- Redis returns on the same port ----------------------------------------
+  redis.start();
+  const auto back_at = Clock::now();
+  r1.watch_from = r2.watch_from = traffic.next_id();  // published after Redis returned
+  std::optional<int64_t> healthy_ms[2];
+  bool resumed = eventually(
+      [&] {
+        r1.pump(*c1, Millis(5));
+        r2.pump(*c2, Millis(5));
+        for (std::size_t i = 0; i < cl.size(); ++i)
+          if (!healthy_ms[i] && healthz_status(cl[i]) == 200) healthy_ms[i] = ms_since(back_at);
+        return healthy_ms[0] && healthy_ms[1] && r1.first_tick_from && r2.first_tick_from;
+      },
+      kRecoveryBound);
+  INFO("traffic error: " << traffic.error());
+  CHECK(healthy_ms[0].has_value());
+  CHECK(healthy_ms[1].has_value());
+  CHECK(r1.first_tick_from.has_value());
+  CHECK(r2.first_tick_from.has_value());
+  REQUIRE(resumed);
+  auto since_back = [&](Clock::time_point t) {
+    return std::chrono::duration_cast<Millis>(t - back_at).count();
+  };
+  WARN("redis restart: outage " << std::chrono::duration_cast<Millis>(back_at - killed_at).count()
+                                << " ms; after redis-server answered PING again: /healthz 200 in "
+                                << *healthy_ms[0] << " / " << *healthy_ms[1]
+                                << " ms, first delivery in " << since_back(*r1.first_tick_from)
+                                << " / " << since_back(*r2.first_tick_from) << " ms (process 1 / 2)");
+
+  // Keep the traffic going a little longer after recovery, then stop it and
+  // read everything it published (the sentinel comes after its last tick).
+  const int64_t resume_id = traffic.next_id();
+  CHECK(eventually(
+      [&] {
+        r1.pump(*c1);
+        r2.pump(*c2);
+        return traffic.next_id() >= resume_id + 10;
+      },
+      kConnectBound));
+  WsClient& publisher = traffic.stop();
+  REQUIRE(traffic.error().empty());
+  REQUIRE(call(publisher, "t.socket", {c1->socket_id(), "sentinel", "end1"}) == json::value(true));
+  REQUIRE(call(publisher, "t.socket", {c2->socket_id(), "sentinel", "end2"}) == json::value(true));
+  REQUIRE(r1.until_sentinel(*c1, "end1"));
+  REQUIRE(r2.until_sentinel(*c2, "end2"));
+
+  const auto accepted = traffic.accepted();
+  const auto refused = traffic.refused();
+  INFO("ticks: " << accepted.size() << " accepted, " << refused.size() << " refused; process 1 got "
+                 << r1.ticks.size() << ", process 2 got " << r2.ticks.size());
+  CHECK(refused.size() >= 1);  // publishes during the outage were refused
+  for (const auto* r : {&r1, &r2}) {
+    // No message twice; order per publisher kept.
+    CHECK(no_duplicates(r->ticks));
+    CHECK(std::is_sorted(r->ticks.begin(), r->ticks.end()));
+    // Only accepted publishes arrive (a refused one was dropped, as reported).
+    for (auto id : r->ticks) {
+      INFO("tick " << id);
+      CHECK(accepted.count(id) == 1);
+    }
+    // Nothing accepted after delivery resumed is lost.
+    auto first_after = std::find_if(r->ticks.begin(), r->ticks.end(),
+                                    [&](int64_t id) { return id >= r->watch_from; });
+    REQUIRE(first_after != r->ticks.end());
+    std::set<int64_t> got(r->ticks.begin(), r->ticks.end());
+    for (auto id : accepted) {
+      if (id <= *first_after) continue;
+      INFO("tick " << id << " was accepted after delivery resumed");
+      CHECK(got.count(id) == 1);
+    }
+  }
+  CHECK(r1.events.empty());
+  CHECK(r2.events.empty());
+  CHECK(metric_or_zero(cl[0], "switchboard_events_dropped_total") > dropped_before);
+
+  // Every process is subscribed again: other channels and users reach their
+  // connections after recovery.
+  CHECK(redis.subscribers(kBus) == static_cast<int64_t>(cl.size()));
+  REQUIRE(call(publisher, "t.channel", {"other", "afterRecovery"}) == json::value(true));
+  CHECK(expect_event(*c1, "afterRecovery").at("c") == json::value("other"));
+  CHECK(expect_event(*c3, "afterRecovery").at("c") == json::value("other"));
+  REQUIRE(call(*caller, "t.user", {"ted", "forTed"}) == json::value(true));
+  expect_event(*c2, "forTed");
+  expect_quiet(publisher, *c2);
+  expect_quiet(publisher, *caller);
+
+  // The store recovers by itself: a new connection (its session lives in the new
+  // Redis) can subscribe, and a channel event reaches it.
+  std::unique_ptr<WsClient> late;
+  CHECK(eventually(
+      [&] {
+        auto c = std::make_unique<WsClient>();
+        if (!cl[0].try_connect(*c).ok()) return false;
+        late = std::move(c);
+        return true;
+      },
+      kRecoveryBound));
+  REQUIRE(late);
+  json::object sub_reply;
+  CHECK(eventually(
+      [&] {
+        sub_reply = late->rpc("t.sub", {"fresh"});
+        return sub_reply.contains("r");
+      },
+      kRecoveryBound));
+  INFO("t.sub after recovery: " << json::serialize(sub_reply));
+  REQUIRE(sub_reply.contains("r"));
+  REQUIRE(call(*caller, "t.channel", {"fresh", "freshEvent"}) == json::value(true));
+  CHECK(expect_event(*late, "freshEvent").at("c") == json::value("fresh"));
+  // A session created before the restart was in the old (unpersisted) Redis: a
+  // change to it now either works or reports session_expired — never a hang.
+  auto old_change = caller->rpc("t.sub", {"again"});
+  INFO("t.sub on a pre-restart session: " << json::serialize(old_change));
+  CHECK((old_change.contains("r") || err_code(old_change) == "session_expired"));
+  WARN("redis restart: a change to a session made before the restart (Redis keeps nothing) got "
+       << json::serialize(old_change));
+  for (std::size_t i = 0; i < cl.size(); ++i) {
+    INFO("server " << i << " after recovery");
+    CHECK(metric_value(cl[i].metrics(), "switchboard_transport_state") == 1);
+    CHECK(healthz_status(cl[i]) == 200);
+  }
+
+  // No crash.
+  CHECK(cl[0].process().running());
+  CHECK(cl[1].process().running());
+}
+
+TEST_CASE("redis: a Redis that stops answering (SIGSTOP) is detected, and everything recovers "
+          "after SIGCONT",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 2);
+  auto sub = cl[1].connect();
+  auto pub = cl[0].connect();
+  auto caller = cl[1].connect();
+  call(*sub, "t.sub", {"room"});
+  REQUIRE(call(*pub, "t.channel", {"room", "before", 0}) == json::value(true));
+  expect_event(*sub, "before");
+
+  // The TCP connections stay open: only timeouts and heartbeats can tell.
+  redis.pause();
+  const auto paused_at = Clock::now();
+  std::optional<int64_t> detected_ms[2];
+  for (std::size_t i = 0; i < cl.size(); ++i) {
+    INFO("server " << i << ": /healthz turns 503 while Redis does not answer");
+    CHECK(eventually([&] { return healthz_status(cl[i]) == 503; }, Millis(20000)));
+    detected_ms[i] = ms_since(paused_at);
+  }
+  // A store call ends with an error instead of hanging (rpc() bounds the wait).
+  const auto call_at = Clock::now();
+  CHECK(err_code(caller->rpc("t.sub", {"z"}, Millis(15000))) == "store_unavailable");
+  const auto store_ms = ms_since(call_at);
+  CHECK(call(*pub, "t.channel", {"room", "lost"}) == json::value(false));
+  WARN("redis paused: /healthz 503 after " << *detected_ms[0] << " / " << *detected_ms[1]
+                                           << " ms; a store call failed after " << store_ms << " ms");
+
+  redis.resume();
+  const auto resumed_at = Clock::now();
+  for (std::size_t i = 0; i < cl.size(); ++i) {
+    INFO("server " << i << ": /healthz back to 200 after SIGCONT");
+    REQUIRE(eventually([&] { return healthz_status(cl[i]) == 200; }, kRecoveryBound));
+  }
+  WARN("redis resumed: both /healthz 200 after " << ms_since(resumed_at) << " ms");
+  CHECK(redis.subscribers(kBus) == static_cast<int64_t>(cl.size()));
+
+  // Connected means subscribed: every publish from now on arrives, once, in order.
+  for (int k = 1; k <= 5; ++k) REQUIRE(call(*pub, "t.channel", {"room", "after", k}) == json::value(true));
+  for (int k = 1; k <= 5; ++k) {
+    auto ev = expect_event(*sub, "after");
+    CHECK(p_of(ev) == json::value(json::array{k}));
+  }
+  expect_quiet(*pub, *sub);
+  // The store answers again by itself (Redis kept its data: the session is there).
+  json::object reply;
+  CHECK(eventually(
+      [&] {
+        reply = caller->rpc("t.sub", {"z"});
+        return reply.contains("r");
+      },
+      kRecoveryBound));
+  INFO("t.sub after SIGCONT: " << json::serialize(reply));
+  CHECK(sorted_strings(ok(reply)) == Strings{"z"});
+  CHECK(sorted_strings(call(*sub, "t.list")) == Strings{"room"});
+  CHECK(cl[0].process().running());
+  CHECK(cl[1].process().running());
+}
+
+TEST_CASE("redis: an external system publishing to ss:event reaches the right clients, every "
+          "target kind",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 2);
+  auto fan = cl[0].connect();  // in "disney"
+  auto fred = cl[1].connect();  // signed in as fred
+  auto plain0 = cl[0].connect();
+  auto plain1 = cl[1].connect();
+  auto pub = cl[1].connect();  // publishes the sentinels
+  call(*fan, "t.sub", {"disney"});
+  call(*fred, "t.signIn", {"fred"});
+  std::vector<std::pair<std::string, WsClient*>> everyone{
+      {"fan", fan.get()}, {"fred", fred.get()}, {"plain0", plain0.get()}, {"plain1", plain1.get()},
+      {"pub", pub.get()}};
+  auto quiet_everywhere = [&] {
+    for (auto& [name, c] : everyone) {
+      INFO("connection " << name);
+      expect_quiet(*pub, *c);
+    }
+  };
+  const auto servers = static_cast<int64_t>(cl.size());
+
+  SECTION("all, with the redis-cli one-liner") {
+    REQUIRE(std::filesystem::exists(kRedisCli));
+    ProcessSpec spec;
+    spec.binary = kRedisCli;
+    spec.args = {"-p", std::to_string(redis.port()), "PUBLISH", kBus, R"({"t":"all","e":"flash","p":["hi"]})"};
+    auto run = run_process(spec, Millis(10000));
+    INFO("redis-cli output: " << run.output);
+    REQUIRE(run.status.has_value());
+    CHECK(run.status->success());
+    // The reply is the number of subscribers: one per server process.
+    CHECK(std::regex_search(run.output, std::regex("^\\s*(\\(integer\\) )?" + std::to_string(servers) + "\\s*$")));
+    for (auto& [name, c] : everyone) {
+      INFO("connection " << name);
+      auto ev = expect_event(*c, "flash");
+      CHECK(p_of(ev) == json::parse(R"(["hi"])"));
+      CHECK_FALSE(ev.contains("c"));
+    }
+    quiet_everywhere();
+  }
+  SECTION("channel") {
+    CHECK(redis.publish(kBus, R"({"t":"channel","channels":["disney"],"e":"chatMessage","p":[{"from":"ext","text":"hello"}]})") ==
+          servers);
+    auto ev = expect_event(*fan, "chatMessage");
+    CHECK(ev.at("c") == json::value("disney"));
+    CHECK(p_of(ev) == json::parse(R"([{"from":"ext","text":"hello"}])"));
+    quiet_everywhere();
+  }
+  SECTION("user") {
+    CHECK(redis.publish(kBus, R"({"t":"user","users":["fred"],"e":"specialOffer","p":["50% off"]})") == servers);
+    CHECK(p_of(expect_event(*fred, "specialOffer")) == json::parse(R"(["50% off"])"));
+    quiet_everywhere();
+  }
+  SECTION("socketId") {
+    json::object msg{{"t", "socketId"}, {"socketId", plain1->socket_id()}, {"e", "justForMe"}, {"p", json::array{1, "x"}}};
+    CHECK(redis.publish(kBus, json::serialize(msg)) == servers);
+    CHECK(p_of(expect_event(*plain1, "justForMe")) == json::parse(R"([1,"x"])"));
+    quiet_everywhere();
+    // On the other process too.
+    json::object msg0{{"t", "socketId"}, {"socketId", plain0->socket_id()}, {"e", "justForMe"}, {"p", json::array{0}}};
+    CHECK(redis.publish(kBus, json::serialize(msg0)) == servers);
+    CHECK(p_of(expect_event(*plain0, "justForMe")) == json::parse("[0]"));
+    quiet_everywhere();
+  }
+}
+
+TEST_CASE("redis: garbage, oversized and wrong-typed messages on ss:event are counted and dropped, "
+          "and clients keep receiving",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  ServerSettings extra;
+  extra.set("limits.max_bus_message_bytes", "4096");
+  Cluster cl(redis, 2, extra);
+  auto a = cl[0].connect();
+  auto b = cl[1].connect();
+  call(*a, "t.sub", {"disney"});
+  call(*b, "t.signIn", {"fred"});
+  const double before0 = metric_or_zero(cl[0], "switchboard_bus_malformed_total");
+  const double before1 = metric_or_zero(cl[1], "switchboard_bus_malformed_total");
+
+  std::string deep = R"({"t":"all","e":"deep","p":)" + std::string(100, '[') + std::string(100, ']') + "}";
+  std::string oversized = R"({"t":"all","e":"big","p":[")" + std::string(5000, 'x') + "\"]}";
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"garbage", "this is not json"},
+      {"empty", ""},
+      {"truncated", R"({"t":"all","e":"flash","p":[)"},
+      {"oversized", oversized},
+      {"too deep", deep},
+      {"not an object", R"(["all","flash"])"},
+      {"no t", R"({"e":"flash","p":[]})"},
+      {"t not a string", R"({"t":1,"e":"flash","p":[]})"},
+      {"unknown target kind", R"({"t":"everyone","e":"flash","p":[]})"},
+      {"e not a string", R"({"t":"all","e":5,"p":[]})"},
+      {"empty event name", R"({"t":"all","e":"","p":[]})"},
+      {"p not an array", R"({"t":"all","e":"flash","p":"hi"})"},
+      {"channels of numbers", R"({"t":"channel","channels":[1,2],"e":"flash","p":[]})"},
+      {"no channels", R"({"t":"channel","e":"flash","p":[]})"},
+      {"users an object", R"({"t":"user","users":{"fred":true},"e":"flash","p":[]})"},
+      {"socketId a number", R"({"t":"socketId","socketId":12345,"e":"flash","p":[]})"},
+      {"invalid UTF-8", "{\"t\":\"all\",\"e\":\"\xff\xfe\",\"p\":[]}"},
+  };
+  for (const auto& [what, payload] : bad) {
+    INFO("bad message: " << what);
+    CHECK(redis.publish(kBus, payload) == static_cast<int64_t>(cl.size()));
+  }
+  const auto n = static_cast<double>(bad.size());
+  double now0 = 0, now1 = 0;
+  CHECK(eventually([&] {
+    now0 = metric_or_zero(cl[0], "switchboard_bus_malformed_total");
+    now1 = metric_or_zero(cl[1], "switchboard_bus_malformed_total");
+    return now0 >= before0 + n && now1 >= before1 + n;
+  }));
+  INFO("switchboard_bus_malformed_total: " << before0 << " -> " << now0 << " and " << before1 << " -> "
+                                           << now1 << " for " << n << " bad messages");
+  CHECK(now0 == before0 + n);
+  CHECK(now1 == before1 + n);
+
+  // Nothing reached a client; both still connected and receiving, valid messages
+  // on the bus still work, and no process fell over.
+  CHECK(redis.publish(kBus, R"({"t":"all","e":"stillHere","p":[]})") == static_cast<int64_t>(cl.size()));
+  expect_event(*a, "stillHere");
+  expect_event(*b, "stillHere");
+  CHECK(redis.publish(kBus, R"({"t":"channel","channels":"disney","e":"inDisney","p":[1]})") ==
+        static_cast<int64_t>(cl.size()));
+  CHECK(expect_event(*a, "inDisney").at("c") == json::value("disney"));
+  REQUIRE(call(*b, "t.user", {"fred", "forFred"}) == json::value(true));
+  expect_event(*b, "forFred");
+  expect_quiet(*b, *a);
+  expect_quiet(*a, *b);
+  for (std::size_t i = 0; i < cl.size(); ++i) {
+    CHECK(cl[i].process().running());
+    CHECK(healthz_status(cl[i]) == 200);
+  }
+}
+
+TEST_CASE("redis: a server on Redis shuts down cleanly on SIGTERM, with Redis up or down",
+          "[redis]") {
+  RedisServer redis(next_log_path());
+  Cluster cl(redis, 1);
+  auto c = cl[0].connect();
+  call(*c, "t.sub", {"room"});
+  auto caller = cl[0].connect();
+
+  SECTION("Redis up") {}
+  SECTION("Redis down, with a store call waiting") {
+    redis.kill9();
+    CHECK(eventually([&] { return healthz_status(cl[0]) == 503; }, kConnectBound));
+    caller->send_rpc("t.sub", {"pending"});  // waits for the store connection
+  }
+  cl[0].process().signal(SIGTERM);
+  for (auto* client : {c.get(), caller.get()}) {
+    auto closed = client->wait_closed(kRecoveryBound);
+    REQUIRE(closed.closed);
+    INFO("transport error: " << closed.error.message());
+    CHECK(closed.code == std::optional<uint16_t>(1001));
+  }
+  auto status = cl[0].process().wait_exit(kRecoveryBound);
+  REQUIRE(status.has_value());
+  INFO(status->describe());
+  CHECK(status->success());
+}
+
+namespace {
+
+// Runs tests/support/redis_ctl.sh; true on exit code 0.
+bool redis_ctl(const std::string& script, const std::string& cmd, uint16_t port, const std::string& dir,
+               std::string& output) {
+  ProcessSpec spec;
+  spec.binary = script;
+  spec.args = {cmd, std::to_string(port), dir};
+  auto r = run_process(spec, Millis(30000));
+  output = r.output;
+  return r.status && r.status->success();
+}
+
+}  // namespace
+
+TEST_CASE("redis: the plugin passes the conformance kit, broker restarts included",
+          "[redis][conformance]") {
+  const std::string kit = SWITCHBOARD_CONFORMANCE_BIN;
+  const std::string plugin = std::string(SWITCHBOARD_TEST_PLUGIN_DIR) + "/libswitchboard_redis.so";
+  const std::string script =
+      (std::filesystem::path(__FILE__).parent_path().parent_path() / "support" / "redis_ctl.sh").string();
+  REQUIRE(std::filesystem::exists(plugin));
+  REQUIRE(std::filesystem::exists(script));
+
+  auto dir = std::filesystem::temp_directory_path() / "switchboard-redis-kit-XXXXXX";
+  std::string state_dir = dir.string();
+  REQUIRE(mkdtemp(state_dir.data()) != nullptr);
+  const uint16_t port = free_loopback_port();
+  std::string out;
+  REQUIRE(redis_ctl(script, "start", port, state_dir, out));
+  // Whatever happens below, the Redis the script started is stopped (by pid).
+  struct Stop {
+    std::string script, dir;
+    uint16_t port;
+    ~Stop() {
+      std::string ignored;
+      redis_ctl(script, "stop", port, dir, ignored);
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } stop{script, state_dir, port};
+
+  const std::string ctl = "'" + script + "' %s " + std::to_string(port) + " '" + state_dir + "'";
+  auto command = [&](const char* verb) {
+    std::string c = ctl;
+    c.replace(c.find("%s"), 2, verb);
+    return c;
+  };
+  std::string config = "redis:\n  url: " + quoted("redis://127.0.0.1:" + std::to_string(port) + "/0") +
+                       "\nconformance:\n  broker_stop: " + quoted(command("stop")) +
+                       "\n  broker_start: " + quoted(command("start")) + "\n";
+  auto config_path = write_temp_file(config);
+  INFO("config:\n" << config);
+
+  ProcessSpec spec;
+  spec.binary = kit;
+  spec.args = {plugin, "--config", config_path};
+  spec.log_path = next_log_path();
+  auto run = run_process(spec, Millis(110000));
+  std::error_code ec;
+  std::filesystem::remove(config_path, ec);
+  INFO("switchboard-conformance output:\n" << run.output);
+  REQUIRE(run.status.has_value());
+  CHECK(run.status->exited);
+  CHECK(run.status->code == 0);
+  CHECK(std::regex_search(run.output, std::regex(R"(plugin redis )")));
+  CHECK(std::regex_search(run.output, std::regex(R"(T4\.01 +broker_away_publish_never_blocks +MUST +PASS)")));
+  CHECK(std::regex_search(run.output, std::regex(R"(T4\.02 +reconnect_after_broker_restart +MUST +PASS)")));
+  CHECK(std::regex_search(run.output, std::regex(R"(S4\.01 +store_unavailable_is_an_error_not_a_hang +MUST +PASS)")));
+  CHECK(std::regex_search(run.output, std::regex(R"(, 0 failed, 0 skipped)")));
+  CHECK(std::regex_search(run.output, std::regex(R"(conforming \(every MUST case)")));
+}
