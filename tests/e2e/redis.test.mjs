@@ -26,34 +26,19 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import {
+  WAIT_MS, CHROMIUM, CHROMIUM_ARGS, withTimeout, tabName, token, lines, expectLine, expectNoLine,
+  submit, waitFor, waitConnected, socketIdOf,
+} from './chat_page.mjs';
 
-const WAIT_MS = 10_000; // bound of every wait
-const CHROMIUM = process.env.SWITCHBOARD_CHROMIUM ?? '/usr/bin/chromium';
 const REDIS_SERVER = process.env.SWITCHBOARD_REDIS_SERVER ?? '/usr/bin/redis-server';
 const REDIS_CLI = process.env.SWITCHBOARD_REDIS_CLI ?? '/usr/bin/redis-cli';
 const BUS = 'ss:event'; // the redis plugin's default channel
 const SECRET = `e2e-redis-secret-${process.pid}`; // shared by both processes
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 // ---------------------------------------------------------------------------
 // Processes
 
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // Polls `pred` (async) until it is truthy, at most `ms`: for state no event announces.
 async function eventually(pred, what, ms = WAIT_MS) {
@@ -161,36 +146,6 @@ async function healthz(base) {
 // ---------------------------------------------------------------------------
 // Page helpers (element ids are documented at the top of examples/chat/public/app.js)
 
-const tabName = new WeakMap(); // page -> 'A1' | 'A2' | 'B1' | 'B2', for messages
-
-let tokenCount = 0;
-// A unique message text; plain [a-z0-9-] so it is safe inside a CSS selector.
-const token = (what) => `${what}-${++tokenCount}-${process.pid}`;
-
-const lines = (page, kind, attrs = {}) => {
-  let sel = `#log > li[data-kind="${kind}"]`;
-  for (const [k, v] of Object.entries(attrs)) sel += `[data-${k}="${v}"]`;
-  return page.locator(sel);
-};
-
-// Waits until exactly one log line of that kind/attributes is in the page.
-async function expectLine(page, kind, attrs) {
-  const found = lines(page, kind, attrs);
-  await found.first().waitFor({ timeout: WAIT_MS });
-  assert.equal(await found.count(), 1, `one ${kind} line ${JSON.stringify(attrs)} in ${tabName.get(page)}`);
-}
-
-async function expectNoLine(page, kind, attrs) {
-  assert.equal(await lines(page, kind, attrs).count(), 0, `no ${kind} line ${JSON.stringify(attrs)} in ${tabName.get(page)}`);
-}
-
-// Fills the given inputs ({id: value}) and submits the form.
-async function submit(page, formId, fields) {
-  for (const [id, value] of Object.entries(fields)) await page.fill(`#${id}`, value);
-  await page.click(`#${formId} button[type="submit"]`);
-}
-
-const waitFor = (page, selector) => page.locator(selector).waitFor({ timeout: WAIT_MS });
 
 // The page learns of session changes made in another tab only when it asks
 // (#refresh). A change made through the other process reaches this tab's
@@ -209,15 +164,6 @@ async function refreshUntil(page, selector) {
   }
 }
 
-async function waitConnected(page) {
-  await waitFor(page, '#status[data-state="connected"]');
-  // The socket id shows once ready has arrived; whoami fills the rest.
-  await page.waitForFunction(() => document.getElementById('socket-id').textContent !== '', null, {
-    timeout: WAIT_MS,
-  });
-}
-
-const socketIdOf = (page) => page.locator('#socket-id').textContent();
 
 // ---------------------------------------------------------------------------
 

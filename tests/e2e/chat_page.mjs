@@ -1,0 +1,66 @@
+// Shared by the browser suites: how to launch Debian's Chromium, bounded waits,
+// and helpers that read and drive the chat page (element ids are documented at the
+// top of examples/chat/public/app.js).
+import assert from 'node:assert/strict';
+
+export const WAIT_MS = 10_000; // bound of every wait
+export const CHROMIUM = process.env.SWITCHBOARD_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const tabName = new WeakMap(); // page -> 'A1', 'B2', …, for messages
+
+let tokenCount = 0;
+// A unique message text; plain [a-z0-9-] so it is safe inside a CSS selector.
+export const token = (what) => `${what}-${++tokenCount}-${process.pid}`;
+
+export const lines = (page, kind, attrs = {}) => {
+  let sel = `#log > li[data-kind="${kind}"]`;
+  for (const [k, v] of Object.entries(attrs)) sel += `[data-${k}="${v}"]`;
+  return page.locator(sel);
+};
+
+// Waits until exactly one log line of that kind/attributes is in the page.
+export async function expectLine(page, kind, attrs) {
+  const found = lines(page, kind, attrs);
+  await found.first().waitFor({ timeout: WAIT_MS });
+  assert.equal(await found.count(), 1, `one ${kind} line ${JSON.stringify(attrs)} in ${tabName.get(page)}`);
+}
+
+export async function expectNoLine(page, kind, attrs) {
+  assert.equal(await lines(page, kind, attrs).count(), 0, `no ${kind} line ${JSON.stringify(attrs)} in ${tabName.get(page)}`);
+}
+
+// Fills the given inputs ({id: value}) and submits the form.
+export async function submit(page, formId, fields) {
+  for (const [id, value] of Object.entries(fields)) await page.fill(`#${id}`, value);
+  await page.click(`#${formId} button[type="submit"]`);
+}
+
+export const waitFor = (page, selector) => page.locator(selector).waitFor({ timeout: WAIT_MS });
+
+export async function waitConnected(page) {
+  await waitFor(page, '#status[data-state="connected"]');
+  // The socket id shows once ready has arrived; whoami fills the rest.
+  await page.waitForFunction(() => document.getElementById('socket-id').textContent !== '', null, {
+    timeout: WAIT_MS,
+  });
+}
+
+export const socketIdOf = (page) => page.locator('#socket-id').textContent();
