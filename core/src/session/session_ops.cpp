@@ -40,7 +40,7 @@ Future SessionOps::subscribe(const Names& names) {
   const uint32_t max = service_.settings().limits.channels_per_session;
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      id_, key_,
+      key_,
       [id = id_, n, max, ttl](SessionStore& s, StoreCallback cb) {
         s.add_channels(id, n, max, ttl, std::move(cb));
       },
@@ -52,7 +52,7 @@ Future SessionOps::unsubscribe(const Names& names) {
   auto n = names.get();
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      id_, key_,
+      key_,
       [id = id_, n, ttl](SessionStore& s, StoreCallback cb) {
         s.remove_channels(id, n, ttl, std::move(cb));
       },
@@ -62,7 +62,7 @@ Future SessionOps::unsubscribe(const Names& names) {
 Future SessionOps::reset() {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      id_, key_,
+      key_,
       [id = id_, ttl](SessionStore& s, StoreCallback cb) { s.clear_channels(id, ttl, std::move(cb)); },
       true, channel_list, remember());
 }
@@ -70,7 +70,7 @@ Future SessionOps::reset() {
 Future SessionOps::list() {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      id_, key_,
+      key_,
       [id = id_, ttl](SessionStore& s, StoreCallback cb) { s.load(id, ttl, std::move(cb)); },
       false, channel_list, remember());
 }
@@ -81,7 +81,7 @@ Future SessionOps::set_user(std::optional<std::string> user) {
     return Future::failed({"bad_args", "user ids must be 1.." + std::to_string(max) + " bytes"});
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      id_, key_,
+      key_,
       [id = id_, user, ttl](SessionStore& s, StoreCallback cb) {
         s.set_user(id, user, ttl, std::move(cb));
       },
@@ -101,7 +101,7 @@ Future SessionOps::set(const std::string& key, Json value) {
   if (!value.is_null()) text = boost::json::serialize(value);
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      id_, key_,
+      key_,
       [id = id_, key, text, ttl](SessionStore& s, StoreCallback cb) {
         s.set_data(id, key, text, ttl, std::move(cb));
       },
@@ -111,7 +111,7 @@ Future SessionOps::set(const std::string& key, Json value) {
 Future SessionOps::get(const std::string& key) {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      id_, key_,
+      key_,
       [id = id_, ttl](SessionStore& s, StoreCallback cb) { s.load(id, ttl, std::move(cb)); },
       false,
       [key](const SessionRecord& r) -> Json {

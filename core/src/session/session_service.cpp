@@ -53,18 +53,22 @@ std::string SessionService::set_cookie_header(const std::string& id) const {
 
 void SessionService::open(const std::optional<std::string>& cookie_id,
                           std::function<void(Status, OpenedSession)> done) {
-  auto issue = [this, done](SessionStore& store) {
-    std::string id = new_session_id();
-    store.create_session(id, ttl_ms_, [this, id, done](Status s, const SessionRecord* r) {
+  // Completes `done` from a store answer about `id`.
+  auto answer = [this, done](const std::string& id, bool issued) {
+    return [this, done, id, issued](Status s, const SessionRecord* r) {
       OpenedSession o;
       if (s.is_ok()) {
         o.id = id;
         o.key = routing_key_of(id);
         if (r) o.record = *r;
-        o.issued = true;
+        o.issued = issued;
       }
       done(s, std::move(o));
-    });
+    };
+  };
+  auto issue = [this, answer](SessionStore& store) {
+    std::string id = new_session_id();
+    store.create_session(id, ttl_ms_, answer(id, true));
   };
   auto stopped = [done] { done(Status(StatusCode::kUnavailable, "server is stopping"), {}); };
   if (!cookie_id || !well_formed_session_id(*cookie_id)) {
@@ -73,34 +77,26 @@ void SessionService::open(const std::optional<std::string>& cookie_id,
   }
   std::string id = *cookie_id;
   host_.with_store(
-      [this, id, done, issue](SessionStore& store) {
-        store.load(id, ttl_ms_, [this, id, done, issue](Status s, const SessionRecord* r) {
+      [this, id, issue, stopped, loaded = answer(id, false)](SessionStore& store) {
+        store.load(id, ttl_ms_, [this, issue, stopped, loaded](Status s, const SessionRecord* r) {
           if (s.code() == StatusCode::kNotFound) {
             // Unknown or expired: issue a fresh id (never adopt one we did not issue).
             // Completions may run on a plugin thread; hop back to the control thread.
-            host_.with_store(issue, [done] {
-              done(Status(StatusCode::kUnavailable, "server is stopping"), {});
-            });
+            host_.with_store(issue, stopped);
             return;
           }
-          OpenedSession o;
-          if (s.is_ok()) {
-            o.id = id;
-            o.key = routing_key_of(id);
-            if (r) o.record = *r;
-          }
-          done(s, std::move(o));
+          loaded(s, r);
         });
       },
       stopped);
 }
 
-Future SessionService::change(const std::string& id, const std::string& key, StoreOp op,
+Future SessionService::change(const std::string& key, StoreOp op,
                               bool announce, std::function<Json(const SessionRecord&)> result,
                               std::function<void(const SessionRecord&)> on_saved) {
   Promise p;
   host_.with_store(
-      [this, id, key, op = std::move(op), announce, result = std::move(result),
+      [this, key, op = std::move(op), announce, result = std::move(result),
        on_saved = std::move(on_saved), p](SessionStore& store) {
         op(store, [this, key, announce, result, on_saved, p](Status s, const SessionRecord* r) {
           if (!s.is_ok() || r == nullptr) {

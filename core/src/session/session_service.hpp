@@ -46,7 +46,7 @@ class SessionService {
   // Runs one store operation and, when announce is set, publishes the session's
   // new binding. The Future resolves to result(record).
   using StoreOp = std::function<void(SessionStore&, StoreCallback)>;
-  Future change(const std::string& id, const std::string& key, StoreOp op, bool announce,
+  Future change(const std::string& key, StoreOp op, bool announce,
                 std::function<Json(const SessionRecord&)> result,
                 std::function<void(const SessionRecord&)> on_saved = {});
 
