@@ -201,7 +201,6 @@ void RedisLink::handshake() {
 }
 
 void RedisLink::lost(const std::string& why) {
-  bool was_ready = ready_;
   ready_ = false;
   in_flight_.clear();
   connect_deadline_.cancel();
@@ -211,7 +210,6 @@ void RedisLink::lost(const std::string& why) {
     asio::post(io_, [old = std::make_shared<decltype(subscriptions_)>(std::move(subscriptions_))] {});
   subscriptions_.clear();
   if (events_.on_down) events_.on_down(why);
-  (void)was_ready;
   schedule_reconnect();
 }
 

@@ -108,8 +108,9 @@ void RedisTransport::update_state(const std::string& detail) {
   ever_up_ = ever_up_ || up;
   if (!up && !ever_up_ && detail.empty()) return;  // still starting: one link is up, not both
   int state = up ? SWITCHBOARD_STATE_CONNECTED : SWITCHBOARD_STATE_RECONNECTING;
-  if (state == reported_ && detail.empty()) return;
-  if (state == reported_ && state == SWITCHBOARD_STATE_RECONNECTING) return;  // no log flood
+  // Same state again: report only a new reason for being up (never flood a
+  // reconnecting log with every failed attempt).
+  if (state == reported_ && (detail.empty() || !up)) return;
   reported_ = state;
   const auto& a = settings_.link.address;
   host_.report_state(static_cast<switchboard_state>(state),
