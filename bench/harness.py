@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+"""Runs the benchmark scenarios (docs/performance.md) against Switchboard and its
+peers with the same load generator, in one invocation, and prints the table.
+
+Called by bench/run after the build; standard library only. Every server is
+started fresh for every run on a free loopback port and stopped after it.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+ALL_SERVERS = ["switchboard", "socketio", "centrifugo", "nats"]
+ALL_SCENARIOS = ["S1", "S2", "S3", "S4", "S5", "S6"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"not listening on {port} after {seconds}s")
+
+
+class Process:
+    """A server process started for one run; stopped (TERM, then KILL) on exit."""
+
+    def __init__(self, argv, port, env=None, log=None):
+        self.port = port
+        self.log = open(log or os.devnull, "ab")
+        self.proc = subprocess.Popen(argv, env={**os.environ, **(env or {})},
+                                     stdout=self.log, stderr=self.log,
+                                     start_new_session=True)
+        try:
+            wait_port(port, self.proc)
+        except Exception:
+            self.stop()
+            raise
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.abspath(args.build)
+        self.bin = os.path.join(self.build, "bin")
+        self.cache = os.path.join(self.build, "peers")
+        self.logs = tempfile.mkdtemp(prefix="switchboard-bench-")
+        self.results = []  # every loadgen result, tagged
+        self.skipped = {}
+
+    # ---- servers -------------------------------------------------------------
+    def available(self, server):
+        if server == "switchboard":
+            return True
+        if server in self.skipped:
+            return False
+        ok = subprocess.run(["bash", os.path.join(HERE, "peers", "peers.sh"), "check",
+                             self.cache, server], capture_output=True).returncode == 0
+        if not ok:
+            self.skipped[server] = "not set up (bench/peers/peers.sh setup printed why)"
+        return ok
+
+    def start(self, server, env=None):
+        port = free_port()
+        log = os.path.join(self.logs, f"{server}-{port}.log")
+        if server == "switchboard":
+            argv = [os.path.join(self.bin, "switchboard-bench-server"), "--config",
+                    os.path.join(HERE, "config", "switchboard.yaml")]
+            env = {"SWITCHBOARD_SERVER_LISTEN": f"127.0.0.1:{port}", **(env or {})}
+        else:
+            argv = ["bash", os.path.join(HERE, "peers", "peers.sh"), "start", server, str(port),
+                    self.cache]
+        return Process(argv, port, env, log)
+
+    # ---- the load generator ----------------------------------------------------
+    def loadgen(self, tag, server, scenario, port, pids, *extra, pub_port=None):
+        argv = [os.path.join(self.bin, "switchboard-bench"), "--proto", server,
+                "--url", f"127.0.0.1:{port}", "--scenario", scenario, "--label", server]
+        if pub_port:
+            argv += ["--pub-url", f"127.0.0.1:{pub_port}"]
+        for pid in pids:
+            argv += ["--server-pid", str(pid)]
+        argv += [str(a) for a in extra]
+        print(f"\n## {tag} {server}: {' '.join(argv[1:])}", flush=True)
+        out = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
+        result = None
+        for line in out.stdout.splitlines():
+            if line.startswith("RESULT "):
+                result = json.loads(line[7:])
+            else:
+                print(line, flush=True)
+        if result is None:
+            print(f"   (no result: the load generator exited with {out.returncode})")
+            return None
+        result["tag"] = tag
+        result["server"] = server
+        self.results.append(result)
+        return result
+
+    def run_on(self, tag, server, scenario, *extra):
+        """One fresh server, one load-generator run; None when it failed."""
+        if not self.available(server):
+            return None
+        try:
+            srv = self.start(server)
+        except Exception as e:  # noqa: BLE001 - reported, the run goes on
+            print(f"## {tag} {server}: could not start: {e}")
+            return None
+        try:
+            return self.loadgen(tag, server, scenario, srv.port, [srv.pid], *extra)
+        finally:
+            srv.stop()
+
+    def repeat(self, tag, server, scenario, *extra):
+        runs = [self.run_on(tag, server, scenario, *extra) for _ in range(self.args.reps)]
+        return [r for r in runs if r]
+
+    # ---- scenarios -----------------------------------------------------------------
+    def rates(self, full, quick):
+        return ",".join(quick if self.args.quick else full)
+
+    def s1(self):
+        sizes = [1000, 5000] if self.args.quick else [1000, 5000, 9000]
+        for subs in sizes:
+            rates = (self.rates(["50k", "100k", "200k", "300k", "400k", "600k", "800k", "1M",
+                                 "1.2M", "1.5M", "2M"],
+                                ["100k", "200k", "400k", "800k", "1.2M", "1.6M"])
+                     if subs <= 1000 else
+                     self.rates(["100k", "200k", "300k", "400k", "600k", "800k", "1M", "1.2M",
+                                 "1.5M"], ["100k", "200k", "400k", "800k", "1.2M"]))
+            for server in self.servers:
+                self.repeat(f"S1-{subs}", server, "broadcast", "--subs", subs, "--rates", rates,
+                            "--step-seconds", self.step)
+
+    def s2(self):
+        rates = self.rates(["20k", "50k", "100k", "200k", "300k", "400k", "600k", "800k"],
+                           ["50k", "100k", "200k", "400k"])
+        for server in self.servers:
+            self.repeat("S2", server, "rooms", "--subs", 9000, "--rates", rates,
+                        "--step-seconds", self.step, "--publishers", 4)
+
+    def s3(self):
+        rates = self.rates(["10k", "20k", "50k", "100k", "150k", "200k"], ["10k", "50k", "100k"])
+        for server in self.servers:
+            for kind in ("user", "socket"):
+                if server == "switchboard" or (server == "socketio" and kind == "socket"):
+                    self.repeat(f"S3-{kind}", server, kind, "--subs", 1000, "--rates", rates,
+                                "--step-seconds", self.step, "--publishers", 2)
+
+    def s4(self):
+        n = 5000 if self.args.quick else 9000
+        for server in self.servers:
+            self.repeat("S4", server, "idle", "--subs", n)
+
+    def s5(self):
+        if "switchboard" not in self.servers:
+            return
+        redis = shutil.which("redis-server")
+        if not redis:
+            self.skipped["S5 redis"] = "redis-server is not installed"
+            return
+        rates = self.rates(["50k", "100k", "200k", "300k", "400k", "600k", "800k", "1M"],
+                           ["100k", "200k", "400k", "800k"])
+        for _ in range(self.args.reps):
+            rport = free_port()
+            r = Process([redis, "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "no"], rport, log=os.path.join(self.logs, "redis.log"))
+            env = {"SWITCHBOARD_TRANSPORT_USE": "redis",
+                   "SWITCHBOARD_REDIS_URL": f"redis://127.0.0.1:{rport}/0",
+                   "SWITCHBOARD_SESSION_SECRET": "bench"}
+            a = b = None
+            try:
+                a, b = self.start("switchboard", env), self.start("switchboard", env)
+                time.sleep(1)  # both subscribed to the bus
+                self.loadgen("S5-redis", "switchboard", "broadcast", b.port, [a.pid, b.pid, r.pid],
+                             "--subs", 1000, "--rates", rates, "--step-seconds", self.step,
+                             pub_port=a.port)
+            finally:
+                for p in (a, b, r):
+                    if p:
+                        p.stop()
+
+    def s6(self):
+        n = 2000 if self.args.quick else 5000
+        for server in self.servers:
+            self.repeat("S6", server, "storm", "--subs", n)
+
+    # ---- the table -------------------------------------------------------------------
+    def pick(self, tag, server):
+        return [r for r in self.results if r["tag"] == tag and r["server"] == server]
+
+    @staticmethod
+    def step_at(result, offered):
+        for s in result.get("steps", []):
+            if abs(s["offered"] - offered) < 1:
+                return s
+        return None
+
+    def metric(self, tag, server, fn):
+        vals = [v for v in (fn(r) for r in self.pick(tag, server)) if v is not None]
+        return statistics.median(vals) if vals else None
+
+    def table(self):
+        rows = []  # (scenario, metric, better, {server: value}, target text)
+
+        def add(tag, name, fn, better, target=""):
+            vals = {s: self.metric(tag, s, fn) for s in self.servers}
+            if any(v is not None for v in vals.values()):
+                rows.append((tag, name, better, vals, target))
+
+        def at(offered, key):
+            return lambda r: (self.step_at(r, offered) or {}).get(key) \
+                if (self.step_at(r, offered) or {}).get("sustained") else None
+
+        for subs in (1000, 5000, 9000):
+            tag = f"S1-{subs}"
+            add(tag, "max sustained deliveries/s", lambda r: r["max_sustained_per_s"], "high",
+                {1000: ">= 1,000,000", 9000: ">= 600,000"}.get(subs, ""))
+        add("S1-1000", "p50 ms at 100k/s", at(100e3, "p50_ms"), "low")
+        add("S1-1000", "p99 ms at 100k/s", at(100e3, "p99_ms"), "low", "<= 15")
+        add("S1-1000", "last-subscriber p99 ms at 100k/s", at(100e3, "last_p99_ms"), "low")
+        add("S1-1000", "server CPU us/delivery at 100k/s", at(100e3, "cpu_us_per_delivery"),
+            "low", "<= 1/10 of Socket.IO")
+        add("S2", "max sustained deliveries/s", lambda r: r["max_sustained_per_s"], "high")
+        add("S2", "deliveries per server CPU-second at 50k/s",
+            lambda r: 1e6 / v if (v := at(50e3, "cpu_us_per_delivery")(r)) else None, "high",
+            ">= 3x Centrifugo")
+        for kind in ("user", "socket"):
+            add(f"S3-{kind}", "max sustained deliveries/s", lambda r: r["max_sustained_per_s"],
+                "high")
+            add(f"S3-{kind}", "p99 ms at 10k/s", at(10e3, "p99_ms"), "low")
+        add("S4", "bytes per idle connection", lambda r: r["bytes_per_connection"], "low",
+            "<= 4096")
+        add("S4", "connects/s", lambda r: r["connects_per_s"], "high")
+        add("S5-redis", "max sustained deliveries/s", lambda r: r["max_sustained_per_s"], "high")
+        add("S5-redis", "p50 ms at 100k/s", at(100e3, "p50_ms"), "low")
+        add("S6", "ms until 99% receive again", lambda r: r["t99_ms"] if r["t99_ms"] >= 0 else None,
+            "low")
+
+        peers = [s for s in self.servers if s != "switchboard"]
+        head = ["scenario", "metric"] + self.servers + [f"vs {p}" for p in peers] + ["target"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for tag, name, better, vals, target in rows:
+            cells = [tag, name] + [fmt(vals[s]) for s in self.servers]
+            sb = vals.get("switchboard")
+            for p in peers:
+                pv = vals.get(p)
+                if sb is None or pv is None or sb == 0 or pv == 0:
+                    cells.append("")
+                else:
+                    ratio = sb / pv if better == "high" else pv / sb
+                    cells.append(f"{ratio:.2f}x")
+            cells.append(target)
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def run(self):
+        self.servers = [s for s in self.args.servers.split(",") if s]
+        self.step = 2 if self.args.quick else 3
+        wanted = [s.strip().upper() for s in self.args.only.split(",")] if self.args.only \
+            else ALL_SCENARIOS
+        for s in wanted:
+            if s not in ALL_SCENARIOS:
+                sys.exit(f"unknown scenario {s} ({', '.join(ALL_SCENARIOS)})")
+            getattr(self, s.lower())()
+        table = self.table()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = os.path.join(self.build, "results")
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, f"{stamp}.json"), "w") as f:
+            json.dump({"machine": machine(), "results": self.results,
+                       "skipped": self.skipped}, f, indent=1)
+        with open(os.path.join(out, f"{stamp}.md"), "w") as f:
+            f.write(table + "\n")
+        print("\n# Results (median of %d repetition%s; ratios: how many times better "
+              "Switchboard is)\n" % (self.args.reps, "s" if self.args.reps > 1 else ""))
+        print(table)
+        for what, why in self.skipped.items():
+            print(f"\nskipped {what}: {why}")
+        print(f"\nmachine: {machine()}\nraw results: {out}/{stamp}.json; server logs: {self.logs}")
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f}M"
+    if v >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.2f}"
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, kernel {os.uname().release}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--build", required=True, help="the Release build directory")
+    p.add_argument("--only", default="", help="comma-separated scenarios (S1..S6)")
+    p.add_argument("--servers", default=",".join(ALL_SERVERS),
+                   help="comma-separated: switchboard,socketio,centrifugo,nats")
+    p.add_argument("--reps", type=int, default=None, help="repetitions (median is reported)")
+    p.add_argument("--quick", action="store_true", help="fewer steps and sizes")
+    args = p.parse_args()
+    if args.reps is None:
+        args.reps = 1 if args.quick else 3
+    Harness(args).run()
+
+
+if __name__ == "__main__":
+    main()
