@@ -77,7 +77,7 @@ struct Server::Impl {
     std::signal(SIGPIPE, SIG_IGN);
     observe::set_log_level(observe::parse_log_level(settings.log_level));
     for (int i = 0; i < settings.server.threads; ++i)
-      loops.push_back(std::make_unique<net::EventLoop>(i));
+      loops.push_back(std::make_unique<net::EventLoop>(i, settings.server.write_interval));
     routing::DecodeLimits limits{settings.limits.max_bus_message_bytes,
                                  settings.limits.json_max_depth, settings.limits.channel_name_bytes,
                                  settings.limits.user_id_bytes};

@@ -23,6 +23,10 @@ const std::vector<SectionSpec>& core_schema() {
             "A silent WebSocket is pinged at half this and closed when nothing arrives by it."},
            {"shutdown_timeout", T::SWITCHBOARD_CONFIG_DURATION, "5s", false,
             "On SIGINT/SIGTERM, how long to wait for clients to take the 1001 close."},
+           {"write_interval", T::SWITCHBOARD_CONFIG_DURATION, "0ms", false,
+            "Write coalescing: the shortest time between two write passes of one event loop "
+            "while it is busy; events queued meanwhile leave in one write per connection. "
+            "An idle loop writes at once. 0: no wait (batches form only under CPU load)."},
        }},
       {"session",
        "Sessions: the cookie and the store that keeps userId, channels and data.",

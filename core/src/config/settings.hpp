@@ -24,6 +24,7 @@ struct Settings {
     Millis handshake_timeout{10000};
     Millis idle_timeout{30000};
     Millis shutdown_timeout{5000};
+    Millis write_interval{0};
   } server;
   struct Session {
     std::string store;

@@ -228,6 +228,9 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   st.server.handshake_timeout = Millis(std::stoll(sv.at("handshake_timeout").scalar));
   st.server.idle_timeout = Millis(std::stoll(sv.at("idle_timeout").scalar));
   st.server.shutdown_timeout = Millis(std::stoll(sv.at("shutdown_timeout").scalar));
+  st.server.write_interval = Millis(std::stoll(sv.at("write_interval").scalar));
+  if (st.server.write_interval > Millis(1000))
+    fail(src, "server.write_interval", "must be at most 1s");
 
   auto& se = v["session"];
   st.session.store = se.at("store").scalar;

@@ -1,20 +1,36 @@
 // One event-loop thread: an io_context run by exactly one thread, owning its
 // connections and its shard of the routing index. Everything posted to a loop
 // runs in FIFO order on that thread.
+//
+// Write coalescing: a connection never writes from inside a fan-out. It asks for
+// a flush; one flush pass, posted behind everything the loop already has
+// queued, writes every connection that asked. Deliveries that arrive while a
+// pass is writing therefore leave together in the next pass, one write per
+// connection. A pass writes 64 connections, then yields to the loop, so a long
+// pass never holds up reads. With server.write_interval > 0, a pass that would follow the
+// previous one sooner than that waits for it (a timer), so a busy loop writes
+// each connection at most once per interval; an idle loop still writes at once.
 #pragma once
 
+#include <chrono>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "routing/index.hpp"
 
 namespace switchboard::net {
 
+class WsConnection;
+
 class EventLoop {
  public:
-  explicit EventLoop(int index) : index_(index), ioc_(1), work_(ioc_.get_executor()) {}
+  EventLoop(int index, std::chrono::milliseconds write_interval)
+      : index_(index), write_interval_(write_interval), ioc_(1), work_(ioc_.get_executor()) {}
   ~EventLoop() { stop(); }
 
   void start() { thread_ = std::thread([this] { ioc_.run(); }); }
@@ -31,12 +47,26 @@ class EventLoop {
   boost::asio::io_context& ioc() { return ioc_; }
   routing::IndexShard& shard() { return shard_; }  // loop thread only
 
+  // Loop thread only: `c` has frames queued and no write in flight.
+  void request_flush(std::shared_ptr<WsConnection> c);
+
  private:
+  void schedule_flush();
+  void flush_pass();
+  static constexpr size_t kFlushChunk = 64;  // connections written before yielding
+
   int index_;
+  std::chrono::milliseconds write_interval_;
   boost::asio::io_context ioc_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
   routing::IndexShard shard_;
+  std::vector<std::shared_ptr<WsConnection>> dirty_;
+  std::vector<std::shared_ptr<WsConnection>> flushing_;
+  size_t flush_at_ = 0;  // next of flushing_ to write
+  bool flush_posted_ = false;
+  std::chrono::steady_clock::time_point last_pass_{};
+  boost::asio::steady_timer flush_timer_{ioc_};
 };
 
 }  // namespace switchboard::net

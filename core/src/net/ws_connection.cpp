@@ -187,7 +187,13 @@ void WsConnection::send_frame(const routing::Frame& frame) {
   }
   queue_.push_back(frame);
   queued_bytes_ += frame->size();
-  flush();
+  want_flush();
+}
+
+void WsConnection::want_flush() {
+  if (writing_ || flush_requested_) return;
+  flush_requested_ = true;
+  loop_.request_flush(shared_from_this());
 }
 
 void WsConnection::session_synced(const std::optional<std::string>& user,
@@ -196,7 +202,8 @@ void WsConnection::session_synced(const std::optional<std::string>& user,
 }
 
 void WsConnection::flush() {
-  if (writing_ || queue_.empty()) return;
+  flush_requested_ = false;
+  if (writing_ || queue_.empty() || finished_) return;
   in_flight_.clear();
   buffers_.clear();
   in_flight_bytes_ = 0;
@@ -238,7 +245,7 @@ void WsConnection::on_write(beast::error_code ec, std::size_t) {
     begin_close(code, "server going away");
     return;
   }
-  flush();
+  if (!queue_.empty()) want_flush();
 }
 
 void WsConnection::close_going_away() {
@@ -285,6 +292,49 @@ void WsConnection::finish() {
   refresh_.cancel();
   queue_.clear();
   ticket_.reset();
+}
+
+}  // namespace switchboard::net
+
+namespace switchboard::net {
+
+void EventLoop::request_flush(std::shared_ptr<WsConnection> c) {
+  dirty_.push_back(std::move(c));
+  if (!flush_posted_) schedule_flush();
+}
+
+void EventLoop::schedule_flush() {
+  flush_posted_ = true;
+  auto due = last_pass_ + write_interval_;
+  if (write_interval_.count() == 0 || std::chrono::steady_clock::now() >= due) {
+    boost::asio::post(ioc_, [this] { flush_pass(); });
+    return;
+  }
+  flush_timer_.expires_at(due);
+  flush_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) flush_pass();
+  });
+}
+
+void EventLoop::flush_pass() {
+  if (flush_at_ == flushing_.size()) {  // a new pass: take every connection that asked
+    flushing_.clear();
+    flush_at_ = 0;
+    flushing_.swap(dirty_);
+    last_pass_ = std::chrono::steady_clock::now();
+  }
+  size_t end = std::min(flushing_.size(), flush_at_ + kFlushChunk);
+  for (; flush_at_ < end; ++flush_at_) flushing_[flush_at_]->flush();
+  if (flush_at_ < flushing_.size()) {
+    // Yield between chunks: reads (RPCs among them) and deliveries queued behind
+    // this pass run before its next chunk.
+    boost::asio::post(ioc_, [this] { flush_pass(); });
+    return;
+  }
+  flushing_.clear();
+  flush_at_ = 0;
+  flush_posted_ = false;
+  if (!dirty_.empty()) schedule_flush();
 }
 
 }  // namespace switchboard::net

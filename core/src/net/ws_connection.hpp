@@ -1,7 +1,7 @@
 // One WebSocket connection (one browser tab), owned by one event loop.
 //
-// Outbound: a bounded queue of shared immutable frames. When no write is in
-// flight, everything queued goes out in one gather-write: a single frame as is,
+// Outbound: a bounded queue of shared immutable frames. The loop's flush pass
+// (event_loop.hpp) writes everything queued in one gather-write: a single frame as is,
 // several as one batch frame ("[f1,f2,...]", docs/protocol.md) whose parts are
 // the shared frames themselves (no copy). A connection whose queue would pass
 // limits.send_queue_bytes is cut off (close 1013, counted), never buffered further.
@@ -46,6 +46,8 @@ class WsConnection final : public routing::Subscriber,
   void start(http::request<http::string_body> req);
 
   void send_frame(const routing::Frame& frame) override;
+  // Writes everything queued (the loop's flush pass calls this).
+  void flush();
   void session_synced(const std::optional<std::string>& user,
                       const std::vector<std::string>& channels) override;
   // Graceful shutdown: close 1001 once the current write (if any) is done.
@@ -57,7 +59,7 @@ class WsConnection final : public routing::Subscriber,
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle_message(std::string_view text);
   void send_reply(uint64_t id, const Outcome& outcome);
-  void flush();
+  void want_flush();
   void on_write(beast::error_code ec, std::size_t bytes);
   void begin_close(websocket::close_code code, const char* reason);
   void cut_off();  // slow reader: drop the socket
@@ -81,6 +83,7 @@ class WsConnection final : public routing::Subscriber,
   std::vector<boost::asio::const_buffer> buffers_;
   bool open_ = false;     // accepted and not closing
   bool writing_ = false;
+  bool flush_requested_ = false;
   bool closing_ = false;  // no more frames are queued
   bool close_started_ = false;
   std::optional<websocket::close_code> close_after_write_;
