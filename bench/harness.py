@@ -81,6 +81,7 @@ class Harness:
         self.logs = tempfile.mkdtemp(prefix="switchboard-bench-")
         self.results = []  # every loadgen result, tagged
         self.skipped = {}
+        self.failures = []  # runs that failed (the smoke test fails on any)
 
     # ---- servers -------------------------------------------------------------
     def available(self, server):
@@ -115,6 +116,8 @@ class Harness:
         for pid in pids:
             argv += ["--server-pid", str(pid)]
         argv += [str(a) for a in extra]
+        if self.args.smoke:
+            argv += ["--expect-lossless", "--keep-going"]
         print(f"\n## {tag} {server}: {' '.join(argv[1:])}", flush=True)
         out = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
         result = None
@@ -123,8 +126,10 @@ class Harness:
                 result = json.loads(line[7:])
             else:
                 print(line, flush=True)
+        if out.returncode != 0 or result is None:
+            print(f"   (the load generator exited with {out.returncode})")
+            self.failures.append(f"{tag} {server}: exit {out.returncode}")
         if result is None:
-            print(f"   (no result: the load generator exited with {out.returncode})")
             return None
         result["tag"] = tag
         result["server"] = server
@@ -139,6 +144,7 @@ class Harness:
             srv = self.start(server)
         except Exception as e:  # noqa: BLE001 - reported, the run goes on
             print(f"## {tag} {server}: could not start: {e}")
+            self.failures.append(f"{tag} {server}: could not start: {e}")
             return None
         try:
             return self.loadgen(tag, server, scenario, srv.port, [srv.pid], *extra)
@@ -151,10 +157,18 @@ class Harness:
 
     # ---- scenarios -----------------------------------------------------------------
     def rates(self, full, quick):
+        if self.args.smoke:
+            return "1k,2k"
         return ",".join(quick if self.args.quick else full)
 
+    def size(self, full, quick=None):
+        """Connections for a scenario: full, --quick, or the smoke test's few."""
+        if self.args.smoke:
+            return 100 if not isinstance(full, list) else [100]
+        return quick if self.args.quick and quick is not None else full
+
     def s1(self):
-        sizes = [1000, 5000] if self.args.quick else [1000, 5000, 9000]
+        sizes = self.size([1000, 5000, 9000], [1000, 5000])
         for subs in sizes:
             rates = (self.rates(["50k", "100k", "200k", "300k", "400k", "600k", "800k", "1M",
                                  "1.2M", "1.5M", "2M"],
@@ -170,7 +184,7 @@ class Harness:
         rates = self.rates(["20k", "50k", "100k", "200k", "300k", "400k", "600k", "800k"],
                            ["50k", "100k", "200k", "400k"])
         for server in self.servers:
-            self.repeat("S2", server, "rooms", "--subs", 9000, "--rates", rates,
+            self.repeat("S2", server, "rooms", "--subs", self.size(9000), "--rates", rates,
                         "--step-seconds", self.step, "--publishers", 4)
 
     def s3(self):
@@ -178,13 +192,12 @@ class Harness:
         for server in self.servers:
             for kind in ("user", "socket"):
                 if server == "switchboard" or (server == "socketio" and kind == "socket"):
-                    self.repeat(f"S3-{kind}", server, kind, "--subs", 1000, "--rates", rates,
+                    self.repeat(f"S3-{kind}", server, kind, "--subs", self.size(1000), "--rates", rates,
                                 "--step-seconds", self.step, "--publishers", 2)
 
     def s4(self):
-        n = 5000 if self.args.quick else 9000
         for server in self.servers:
-            self.repeat("S4", server, "idle", "--subs", n)
+            self.repeat("S4", server, "idle", "--subs", self.size(9000, 5000))
 
     def s5(self):
         if "switchboard" not in self.servers:
@@ -207,17 +220,16 @@ class Harness:
                 a, b = self.start("switchboard", env), self.start("switchboard", env)
                 time.sleep(1)  # both subscribed to the bus
                 self.loadgen("S5-redis", "switchboard", "broadcast", b.port, [a.pid, b.pid, r.pid],
-                             "--subs", 1000, "--rates", rates, "--step-seconds", self.step,
-                             pub_port=a.port)
+                             "--subs", self.size(1000), "--rates", rates,
+                             "--step-seconds", self.step, pub_port=a.port)
             finally:
                 for p in (a, b, r):
                     if p:
                         p.stop()
 
     def s6(self):
-        n = 2000 if self.args.quick else 5000
         for server in self.servers:
-            self.repeat("S6", server, "storm", "--subs", n)
+            self.repeat("S6", server, "storm", "--subs", self.size(5000, 2000))
 
     # ---- the table -------------------------------------------------------------------
     def pick(self, tag, server):
@@ -246,10 +258,11 @@ class Harness:
             return lambda r: (self.step_at(r, offered) or {}).get(key) \
                 if (self.step_at(r, offered) or {}).get("sustained") else None
 
-        for subs in (1000, 5000, 9000):
-            tag = f"S1-{subs}"
+        s1_tags = sorted({r["tag"] for r in self.results if r["tag"].startswith("S1-")},
+                         key=lambda t: int(t[3:]))
+        for tag in s1_tags:
             add(tag, "max sustained deliveries/s", lambda r: r["max_sustained_per_s"], "high",
-                {1000: ">= 1,000,000", 9000: ">= 600,000"}.get(subs, ""))
+                {"S1-1000": ">= 1,000,000", "S1-9000": ">= 600,000"}.get(tag, ""))
         add("S1-1000", "p50 ms at 100k/s", at(100e3, "p50_ms"), "low")
         add("S1-1000", "p99 ms at 100k/s", at(100e3, "p99_ms"), "low", "<= 15")
         add("S1-1000", "last-subscriber p99 ms at 100k/s", at(100e3, "last_p99_ms"), "low")
@@ -290,7 +303,7 @@ class Harness:
 
     def run(self):
         self.servers = [s for s in self.args.servers.split(",") if s]
-        self.step = 2 if self.args.quick else 3
+        self.step = 1 if self.args.smoke else 2 if self.args.quick else 3
         wanted = [s.strip().upper() for s in self.args.only.split(",")] if self.args.only \
             else ALL_SCENARIOS
         for s in wanted:
@@ -312,6 +325,10 @@ class Harness:
         for what, why in self.skipped.items():
             print(f"\nskipped {what}: {why}")
         print(f"\nmachine: {machine()}\nraw results: {out}/{stamp}.json; server logs: {self.logs}")
+        if self.failures:
+            print("\nfailed runs:\n  " + "\n  ".join(self.failures))
+            if self.args.smoke:
+                sys.exit(1)
 
 
 def fmt(v):
@@ -347,9 +364,12 @@ def main():
                    help="comma-separated: switchboard,socketio,centrifugo,nats")
     p.add_argument("--reps", type=int, default=None, help="repetitions (median is reported)")
     p.add_argument("--quick", action="store_true", help="fewer steps and sizes")
+    p.add_argument("--smoke", action="store_true",
+                   help="the CI test: tiny sizes and rates, every run must deliver every "
+                        "message exactly once and in order (no timing is checked)")
     args = p.parse_args()
     if args.reps is None:
-        args.reps = 1 if args.quick else 3
+        args.reps = 1 if args.quick or args.smoke else 3
     Harness(args).run()
 
 

@@ -9,7 +9,8 @@ SUDO=""
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libssl-dev libhiredis-dev)
 # What the test suite needs on top.
-TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates mosquitto libmosquitto-dev redis-server redis-tools python3)
+TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates mosquitto libmosquitto-dev redis-server redis-tools python3
+  nats-server)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

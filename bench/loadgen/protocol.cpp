@@ -121,8 +121,10 @@ class CentrifugoProtocol final : public Protocol {
     }
     return h;
   }
+  // The server's ping is an empty command, alone or among others ("\n"-joined).
   std::string keepalive_reply(std::string_view f) const override {
-    return f == "{}" ? "{}" : std::string();
+    bool ping = f == "{}" || f.starts_with("{}\n") || f.ends_with("\n{}") || contains(f, "\n{}\n");
+    return ping ? "{}" : std::string();
   }
   // One subscribe command per channel in one frame; the last one's reply acks all
   // (Centrifugo answers a frame's commands in order).
