@@ -11,11 +11,9 @@ namespace switchboard::net {
 namespace json = boost::json;
 
 namespace {
-// Parts of a batch frame; static so the gather-write can point at them.
-const char kOpen[] = "[";
-const char kComma[] = ",";
-const char kClose[] = "]";
-constexpr size_t kMaxBatchFrames = 4096;  // bounds one write's iovec list
+// Outbound buffers kept between writes up to these sizes (larger ones are freed).
+constexpr size_t kKeepQueueSlots = 16;
+constexpr size_t kKeepBatchBytes = 4096;
 }  // namespace
 
 WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, beast::tcp_stream&& stream,
@@ -204,35 +202,39 @@ void WsConnection::session_synced(const std::optional<std::string>& user,
 void WsConnection::flush() {
   flush_requested_ = false;
   if (writing_ || queue_.empty() || finished_) return;
-  in_flight_.clear();
-  buffers_.clear();
-  in_flight_bytes_ = 0;
-  size_t n = std::min(queue_.size(), kMaxBatchFrames);
-  for (size_t i = 0; i < n; ++i) {
-    in_flight_.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-  }
-  if (n == 1) {
-    buffers_.emplace_back(in_flight_[0]->data(), in_flight_[0]->size());
+  // One frame goes out as it is (shared, no copy); several are copied into one
+  // batch frame, so the whole burst is a single contiguous write whatever its
+  // length (a gather list would be cut into 16-buffer writes by the socket layer).
+  if (queue_.size() == 1) {
+    single_ = std::move(queue_.front());
+    in_flight_bytes_ = single_->size();
+    out_ = boost::asio::const_buffer(single_->data(), single_->size());
   } else {
-    buffers_.reserve(2 * n + 1);
-    buffers_.emplace_back(kOpen, 1);
-    for (size_t i = 0; i < n; ++i) {
-      if (i) buffers_.emplace_back(kComma, 1);
-      buffers_.emplace_back(in_flight_[i]->data(), in_flight_[i]->size());
+    in_flight_bytes_ = 0;
+    for (const auto& f : queue_) in_flight_bytes_ += f->size();
+    batch_.clear();
+    batch_.reserve(in_flight_bytes_ + queue_.size() + 1);
+    batch_ += '[';
+    for (size_t i = 0; i < queue_.size(); ++i) {
+      if (i) batch_ += ',';
+      batch_ += *queue_[i];
     }
-    buffers_.emplace_back(kClose, 1);
+    batch_ += ']';
+    out_ = boost::asio::const_buffer(batch_.data(), batch_.size());
   }
-  for (auto& f : in_flight_) in_flight_bytes_ += f->size();
+  queue_.clear();
+  if (queue_.capacity() > kKeepQueueSlots) std::vector<routing::Frame>().swap(queue_);
   writing_ = true;
-  ws_.async_write(buffers_, beast::bind_front_handler(&WsConnection::on_write, shared_from_this()));
+  ws_.async_write(out_, beast::bind_front_handler(&WsConnection::on_write, shared_from_this()));
 }
 
 void WsConnection::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   queued_bytes_ -= in_flight_bytes_;
   in_flight_bytes_ = 0;
-  in_flight_.clear();
+  single_.reset();
+  // A burst's buffer is not kept: idle connections hold no write memory.
+  if (batch_.capacity() > kKeepBatchBytes) std::string().swap(batch_);
   if (ec) {
     closing_ = true;
     beast::error_code ignored;

@@ -1,9 +1,9 @@
 // One WebSocket connection (one browser tab), owned by one event loop.
 //
-// Outbound: a bounded queue of shared immutable frames. The loop's flush pass
-// (event_loop.hpp) writes everything queued in one gather-write: a single frame as is,
-// several as one batch frame ("[f1,f2,...]", docs/protocol.md) whose parts are
-// the shared frames themselves (no copy). A connection whose queue would pass
+// Outbound: a bounded queue of shared immutable frames (each event encoded once
+// for all its recipients). The loop's flush pass (event_loop.hpp) writes
+// everything queued in one write: a single frame as is, several copied into one
+// batch frame ("[f1,f2,...]", docs/protocol.md). A connection whose queue would pass
 // limits.send_queue_bytes is cut off (close 1013, counted), never buffered further.
 // Inbound: RPC frames, rate-limited, dispatched to the router; replies come back
 // to this loop and go through the same queue.
@@ -11,7 +11,6 @@
 // Every member runs on the owning loop's thread.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,11 +75,12 @@ class WsConnection final : public routing::Subscriber,
   rpc::TokenBucket bucket_;
   boost::asio::steady_timer refresh_;
 
-  std::deque<routing::Frame> queue_;
-  size_t queued_bytes_ = 0;  // queue_ + in flight
-  std::vector<routing::Frame> in_flight_;
+  std::vector<routing::Frame> queue_;  // not yet written, oldest first
+  size_t queued_bytes_ = 0;             // queue_ + in flight
   size_t in_flight_bytes_ = 0;
-  std::vector<boost::asio::const_buffer> buffers_;
+  routing::Frame single_;               // in flight: one frame as it is
+  std::string batch_;                   // in flight: several as one batch frame
+  boost::asio::const_buffer out_;
   bool open_ = false;     // accepted and not closing
   bool writing_ = false;
   bool flush_requested_ = false;
