@@ -230,7 +230,7 @@ std::vector<WorkerHandle> spawn_workers(const Options& o, Setup setup) {
     if (pid < 0) die("fork failed");
     if (pid == 0) {
       ::close(sv[0]);
-      for (auto& h : out) ::close(h.fd);
+      for (auto& h : out) ::close(h.fd), fclose(h.in);
       _exit(run_worker(plan, sv[1]));
     }
     ::close(sv[1]);
@@ -240,7 +240,10 @@ std::vector<WorkerHandle> spawn_workers(const Options& o, Setup setup) {
 }
 
 void stop_workers(std::vector<WorkerHandle>& ws) {
-  for (auto& w : ws) w.send("quit");
+  for (auto& w : ws) {
+    const char quit[] = "quit\n";
+    (void)!::write(w.fd, quit, sizeof quit - 1);  // a worker that is already gone is fine
+  }
   for (auto& w : ws) {
     waitpid(w.pid, nullptr, 0);
     fclose(w.in);
@@ -539,7 +542,7 @@ int run_storm(const Options& o) {
     return ms(times[need - 1]);
   };
   std::cout << "# " << o.label << " storm: " << o.subs << " clients dropped at once; "
-            << ready << " reconnected, " << failed << " failed\n"
+            << ready << " reconnected, " << failed << " failed attempts (retried)\n"
             << "time until 50% receive again " << human(at(0.5)) << " ms, 99% " << human(at(0.99))
             << " ms, 100% " << human(at(1.0)) << " ms" << std::endl;
   json::object doc = header(o);
@@ -551,7 +554,7 @@ int run_storm(const Options& o) {
   doc["t100_ms"] = at(1.0);
   write_json(o, doc);
   stop_workers(ws);
-  if (o.expect_lossless) return times.size() == o.subs && failed == 0 ? 0 : 1;
+  if (o.expect_lossless) return times.size() == o.subs ? 0 : 1;
   return times.size() * 100 >= o.subs * 99 ? 0 : 1;
 }
 

@@ -12,11 +12,15 @@
 //   storm        drops every connection and reconnects it -> "storm"
 //   stormreport  -> "stormreport ready=.. failed=.. times=<µs after the drop at which
 //                    each reconnected connection had its first delivery>"
+//                   (failed = attempts that failed; a failed client tries again
+//                   after 100-500 ms)
 //   quit         exits
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <iostream>
@@ -80,8 +84,14 @@ class Worker final : public ConnectionEvents {
 
   void on_closed(Connection& c, const std::string& why) override {
     if (storming_) {
+      // A real client tries again: after 100-500 ms, until the driver stops asking.
       ++storm_failed_;
       note(why);
+      auto timer = std::make_shared<net::steady_timer>(ioc_);
+      timer->expires_after(std::chrono::milliseconds(100 + std::rand() % 400));
+      timer->async_wait([timer, conn = c.shared_from_this()](boost::system::error_code ec) {
+        if (!ec) conn->drop_and_reconnect();
+      });
       return;
     }
     if (opening_ && !opened_ok_[c.index() - plan_.first]) {
