@@ -182,16 +182,23 @@ struct WorkerHandle {
   pid_t pid;
   int fd;
   FILE* in;
+  [[noreturn]] void gone() const {
+    int st = 0;
+    std::string how = "still running";
+    if (waitpid(pid, &st, WNOHANG) == pid)
+      how = WIFSIGNALED(st) ? "killed by signal " + std::to_string(WTERMSIG(st))
+                            : "exit status " + std::to_string(WEXITSTATUS(st));
+    die("worker process " + std::to_string(pid) + " is gone (" + how + ")");
+  }
   void send(const std::string& cmd) const {
     std::string line = cmd + "\n";
-    if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-      die("a worker process is gone");
+    if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) gone();
   }
   std::string reply() const {
     char* buf = nullptr;
     size_t cap = 0;
     ssize_t n = getline(&buf, &cap, in);
-    if (n <= 0) die("a worker process died");
+    if (n <= 0) gone();
     std::string line(buf, static_cast<size_t>(n));
     free(buf);
     if (!line.empty() && line.back() == '\n') line.pop_back();
@@ -382,7 +389,11 @@ int run_steps(const Options& o, Setup setup) {
     while (true) {
       uint64_t sum = 0;
       for (auto& w : ws) w.send("count " + std::to_string(step));
-      for (auto& w : ws) sum += std::stoull(w.reply().substr(6));
+      for (auto& w : ws) {
+        auto line = w.reply();
+        if (!line.starts_with("count ")) die("unexpected worker reply: " + line.substr(0, 200));
+        sum += std::stoull(line.substr(6));
+      }
       if (sum != have) have = sum, last_change = now_us();
       if (sum >= expected || now_us() - last_change > 2'000'000) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -394,7 +405,9 @@ int run_steps(const Options& o, Setup setup) {
     uint64_t recv = 0, inorder = 0, ooo = 0, frames = 0, closed = 0, final_us = 0;
     for (auto& w : ws) w.send("report " + std::to_string(step));
     for (auto& w : ws) {
-      auto f = fields(w.reply());
+      auto line = w.reply();
+      if (!line.starts_with("report ")) die("unexpected worker reply: " + line.substr(0, 200));
+      auto f = fields(line);
       recv += num(f, "recv");
       inorder += num(f, "inorder");
       ooo += num(f, "ooo");

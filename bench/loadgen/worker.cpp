@@ -15,6 +15,7 @@
 //                   (failed = attempts that failed; a failed client tries again
 //                   after 100-500 ms)
 //   quit         exits
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +54,11 @@ void write_line(int fd, std::string line) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {  // Asio made the fd non-blocking
+        pollfd pfd{fd, POLLOUT, 0};
+        ::poll(&pfd, 1, -1);
+        continue;
+      }
       std::exit(3);  // the driver is gone
     }
     p += n;
