@@ -23,6 +23,7 @@
 #include "plugin/plugin_host.hpp"
 #include "publish/bus_publisher.hpp"
 #include "routing/dispatcher.hpp"
+#include "routing/inbox.hpp"
 #include "rpc/rpc_router.hpp"
 #include "session/session_service.hpp"
 
@@ -56,6 +57,7 @@ struct Server::Impl {
   config::Settings settings;
   observe::Metrics metrics;
   rpc::RpcRouter rpc;
+  std::vector<std::unique_ptr<routing::Inbox>> inboxes;  // one per loop; outlives them
   std::vector<std::unique_ptr<net::EventLoop>> loops;
   std::unique_ptr<routing::Dispatcher> dispatcher;
   std::unique_ptr<plugin::PluginHost> host;
@@ -76,16 +78,23 @@ struct Server::Impl {
     // MSG_NOSIGNAL: a peer that vanished must be an error, not a dead process.
     std::signal(SIGPIPE, SIG_IGN);
     observe::set_log_level(observe::parse_log_level(settings.log_level));
-    for (int i = 0; i < settings.server.threads; ++i)
+    for (int i = 0; i < settings.server.threads; ++i) {
       loops.push_back(std::make_unique<net::EventLoop>(i, settings.server.write_interval));
+      inboxes.push_back(std::make_unique<routing::Inbox>());
+    }
     routing::DecodeLimits limits{settings.limits.max_bus_message_bytes,
                                  settings.limits.json_max_depth, settings.limits.channel_name_bytes,
                                  settings.limits.user_id_bytes};
     dispatcher = std::make_unique<routing::Dispatcher>(
         limits, metrics, [this](std::shared_ptr<const routing::Delivery> d) {
-          for (auto& loop : loops) {
-            asio::post(loop->ioc(), [d, l = loop.get(), m = &metrics] {
-              observe::bump(m->events_delivered, l->shard().dispatch(*d));
+          for (size_t i = 0; i < loops.size(); ++i) {
+            if (!inboxes[i]->push(d)) continue;  // a drain is already on its way
+            asio::post(loops[i]->ioc(), [l = loops[i].get(), in = inboxes[i].get(), m = &metrics] {
+              thread_local std::vector<std::shared_ptr<const routing::Delivery>> batch;
+              in->take(batch);
+              for (const auto& delivery : batch)
+                observe::bump(m->events_delivered, l->shard().dispatch(*delivery));
+              batch.clear();  // releases the deliveries (a session change's completion)
             });
           }
         });
