@@ -10,6 +10,14 @@
 // pass never holds up reads. With server.write_interval > 0, a pass that would follow the
 // previous one sooner than that waits for it (a timer), so a busy loop writes
 // each connection at most once per interval; an idle loop still writes at once.
+//
+// Reading: connections hold no read buffer while idle. A readable connection
+// reads into the loop's scratch buffer (one per loop: the loop is one thread)
+// and parses it in place (ws_connection.hpp).
+//
+// Deadlines without a timer per connection: the loop keeps its connections in an
+// intrusive list and one timer sweeps it while the list is not empty (idle pings
+// and idle timeout, session TTL refresh, handshake and close deadlines).
 #pragma once
 
 #include <chrono>
@@ -50,13 +58,29 @@ class EventLoop {
   // Loop thread only: `c` has frames queued and no write in flight.
   void request_flush(std::shared_ptr<WsConnection> c);
 
+  // Loop thread only: the shared read buffer (kScratchBytes).
+  static constexpr size_t kScratchBytes = 64 * 1024;
+  char* scratch() {
+    if (!scratch_) scratch_ = std::make_unique<char[]>(kScratchBytes);
+    return scratch_.get();
+  }
+  // Loop thread only: the swept connections (WsConnection links itself while alive).
+  void attach(WsConnection* c, std::chrono::milliseconds sweep_every);
+  void detach(WsConnection* c);
+
  private:
   void schedule_flush();
   void flush_pass();
   static constexpr size_t kFlushChunk = 64;  // connections written before yielding
 
+  void arm_sweep();
+  void sweep();
+
   int index_;
   std::chrono::milliseconds write_interval_;
+  // Declared before ioc_ so that connections destroyed with it can still unlink.
+  WsConnection* swept_ = nullptr;  // head of the intrusive list
+  std::unique_ptr<char[]> scratch_;
   boost::asio::io_context ioc_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
@@ -67,6 +91,9 @@ class EventLoop {
   bool flush_posted_ = false;
   std::chrono::steady_clock::time_point last_pass_{};
   boost::asio::steady_timer flush_timer_{ioc_};
+  boost::asio::steady_timer sweep_timer_{ioc_};
+  std::chrono::milliseconds sweep_every_{1000};
+  bool sweep_armed_ = false;
 };
 
 }  // namespace switchboard::net

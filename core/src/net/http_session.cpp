@@ -140,7 +140,7 @@ void HttpSession::upgrade(Request req) {
                                         "text/plain"),
                              false);
       }
-      auto conn = std::make_shared<WsConnection>(self->ctx_, self->loop_, std::move(self->stream_),
+      auto conn = std::make_shared<WsConnection>(self->ctx_, self->loop_, self->stream_.release_socket(),
                                                  ticket, std::move(o));
       conn->start(std::move(*shared_req));
     });

@@ -1,6 +1,8 @@
 #include "net/ws_connection.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/json.hpp>
 
 #include "net/client_frames.hpp"
@@ -9,105 +11,274 @@
 
 namespace switchboard::net {
 namespace json = boost::json;
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
 
 namespace {
 // Outbound buffers kept between writes up to these sizes (larger ones are freed).
 constexpr size_t kKeepQueueSlots = 16;
 constexpr size_t kKeepBatchBytes = 4096;
+constexpr size_t kMaxPendingControl = 1024;
+
+std::chrono::milliseconds refresh_period(const config::Settings& s) {
+  return std::max<std::chrono::milliseconds>(s.session.ttl / 2, std::chrono::seconds(1));
+}
+
+// The loop's sweep period: a quarter of the idle timeout and of the session TTL,
+// never more often than once a second.
+std::chrono::milliseconds sweep_period(const config::Settings& s) {
+  auto p = s.session.ttl / 4;
+  if (s.server.idle_timeout.count() > 0) p = std::min(p, s.server.idle_timeout / 4);
+  return std::max<std::chrono::milliseconds>(p, std::chrono::seconds(1));
+}
+
+bool has_token(boost::beast::string_view list, boost::beast::string_view token) {
+  return http::token_list{list}.exists(token);
+}
 }  // namespace
 
-WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, beast::tcp_stream&& stream,
+WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, asio::ip::tcp::socket&& socket,
                            std::shared_ptr<ConnectionLimiter::Ticket> ticket,
                            session::OpenedSession session)
     : ctx_(ctx),
       loop_(loop),
-      ws_(std::move(stream)),
+      socket_(std::move(socket)),
       ticket_(std::move(ticket)),
-      opened_(std::move(session)),
-      bucket_(ctx.settings.limits.rpc_per_second),
-      refresh_(loop.ioc()) {
+      opened_(std::make_unique<session::OpenedSession>(std::move(session))),
+      bucket_(ctx.settings.limits.rpc_per_second) {
   socket_id_ = session::new_socket_id();
-  session_key_ = opened_.key;
-  session_ = std::make_shared<detail::SessionOps>(ctx_.sessions, opened_.id, opened_.key,
-                                                  opened_.record);
+  session_key_ = opened_->key;
+  session_ = std::make_shared<detail::SessionOps>(ctx_.sessions, opened_->id, opened_->key,
+                                                  opened_->record);
 }
 
-WsConnection::~WsConnection() = default;
+WsConnection::~WsConnection() {
+  if (linked_) loop_.detach(this);
+}
 
 void WsConnection::start(http::request<http::string_body> req) {
-  const auto& s = ctx_.settings;
-  beast::get_lowest_layer(ws_).expires_never();
-  websocket::stream_base::timeout t{};
-  t.handshake_timeout = s.server.handshake_timeout;
-  t.idle_timeout = s.server.idle_timeout;
-  t.keep_alive_pings = true;
-  ws_.set_option(t);
-  ws_.read_message_max(s.limits.max_message_bytes);
-  ws_.auto_fragment(false);
-  std::optional<std::string> cookie;
-  if (opened_.issued) cookie = ctx_.sessions.set_cookie_header(opened_.id);
-  ws_.set_option(websocket::stream_base::decorator([cookie](websocket::response_type& res) {
-    res.set(http::field::server, "switchboard");
-    if (cookie) res.set(http::field::set_cookie, *cookie);
-  }));
-  ws_.async_accept(req, beast::bind_front_handler(&WsConnection::on_accept, shared_from_this()));
+  stamp_ = Clock::now();
+  loop_.attach(this, sweep_period(ctx_.settings));
+  // The checks Beast's accept makes (HttpSession already saw GET, HTTP/1.1,
+  // Connection: upgrade and Upgrade: websocket).
+  const char* bad = nullptr;
+  bool bad_version = false;
+  auto key = req[http::field::sec_websocket_key];
+  if (req.version() != 11) bad = "bad HTTP version";
+  else if (req.method() != http::verb::get) bad = "bad method";
+  else if (req.find(http::field::host) == req.end()) bad = "no Host";
+  else if (!has_token(req[http::field::connection], "upgrade")) bad = "no Connection: upgrade";
+  else if (!has_token(req[http::field::upgrade], "websocket")) bad = "no Upgrade: websocket";
+  else if (req.find(http::field::sec_websocket_key) == req.end()) bad = "no Sec-WebSocket-Key";
+  else if (key.empty() || key.size() > 24) bad = "bad Sec-WebSocket-Key";
+  else if (req.find(http::field::sec_websocket_version) == req.end()) bad = "no Sec-WebSocket-Version";
+  else if (req[http::field::sec_websocket_version] != "13") {
+    bad = "bad Sec-WebSocket-Version";
+    bad_version = true;
+  }
+
+  std::string& out = batch_;  // nothing else is written before the upgrade
+  if (bad) {
+    std::string body = std::string(bad) + "\n";
+    out = bad_version ? "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
+                      : "HTTP/1.1 400 Bad Request\r\n";
+    out += "Server: switchboard\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ";
+    out += std::to_string(body.size());
+    out += "\r\n\r\n";
+    out += body;
+  } else {
+    out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Accept: ";
+    out += ws::accept_key(key);
+    out += "\r\nServer: switchboard\r\n";
+    if (opened_->issued) {
+      out += "Set-Cookie: ";
+      out += ctx_.sessions.set_cookie_header(opened_->id);
+      out += "\r\n";
+    }
+    out += "\r\n";
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(out),
+                    [self = shared_from_this(), ok = bad == nullptr](error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      std::string().swap(self->batch_);
+                      if (!ok) {
+                        error_code ignored;
+                        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+                        self->close_socket();
+                        return;
+                      }
+                      self->on_handshake(ec);
+                    });
 }
 
-void WsConnection::on_accept(beast::error_code ec) {
-  if (ec) {
-    finish();
+void WsConnection::on_handshake(error_code ec) {
+  if (ec || finished_) {
+    close_socket();
+    return;
+  }
+  error_code nb;
+  socket_.non_blocking(true, nb);
+  if (nb) {
+    close_socket();
     return;
   }
   open_ = true;
+  stamp_ = Clock::now();
+  next_refresh_ = stamp_ + refresh_period(ctx_.settings);
   ctx_.metrics.connections.fetch_add(1);
   observe::bump(ctx_.metrics.connections_total);
-  loop_.shard().add(this, opened_.record.user_id, opened_.record.channels);
-  ws_.text(true);
+  loop_.shard().add(this, opened_->record.user_id, opened_->record.channels);
+  opened_.reset();  // the index and the session ops hold what is still needed
   send_frame(std::make_shared<const std::string>(ready_frame(socket_id_)));
   if (ctx_.shutting_down) {
     close_going_away();
+  }
+  wait_read();  // also while closing: the peer's close (or EOF) ends the connection
+}
+
+void WsConnection::sweep(Clock::time_point now) {
+  const auto& s = ctx_.settings.server;
+  if (!open_ || close_started_) {
+    // Upgrade not done yet, or closing: bounded by the handshake timeout.
+    if (now - stamp_ >= s.handshake_timeout) close_socket();
     return;
   }
-  schedule_refresh();
-  do_read();
+  if (s.idle_timeout.count() > 0) {
+    auto idle = now - stamp_;
+    if (idle >= s.idle_timeout && ping_sent_) {
+      if (observe::log_enabled(observe::Level::kDebug))
+        observe::log(observe::Level::kDebug, "ws", "connection " + socket_id_ + " ended: idle timeout");
+      close_socket();
+      return;
+    }
+    if (idle >= s.idle_timeout / 2 && !ping_sent_) {
+      ping_sent_ = true;
+      queue_control(ws::kPing, {});
+    }
+  }
+  if (now >= next_refresh_) {
+    // Every store operation refreshes the TTL; an open connection that makes none
+    // still keeps its session alive by reading it every half TTL.
+    next_refresh_ = now + refresh_period(ctx_.settings);
+    session_->list();
+  }
 }
 
-void WsConnection::schedule_refresh() {
-  // Every store operation refreshes the TTL; an open connection that makes none
-  // still keeps its session alive by reading it every half TTL.
-  refresh_.expires_after(std::max<std::chrono::milliseconds>(ctx_.settings.session.ttl / 2,
-                                                             std::chrono::seconds(1)));
-  refresh_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-    auto self = weak.lock();
-    if (ec || !self || self->finished_) return;
-    self->session_->list();
-    self->schedule_refresh();
-  });
+void WsConnection::wait_read() {
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](error_code ec) {
+                       if (ec) {
+                         self->close_socket();
+                         return;
+                       }
+                       self->read_socket();
+                     });
 }
 
-void WsConnection::do_read() {
-  ws_.async_read(in_, beast::bind_front_handler(&WsConnection::on_read, shared_from_this()));
+void WsConnection::read_socket() {
+  if (finished_) return;
+  int budget = kMessagesPerEvent;
+  char* buf = loop_.scratch();
+  for (;;) {
+    error_code ec;
+    size_t n = socket_.read_some(asio::buffer(buf, EventLoop::kScratchBytes), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      wait_read();
+      return;
+    }
+    if (ec) {
+      // EOF, reset: the peer is gone (or it answered our close by closing).
+      if (ec != asio::error::eof && observe::log_enabled(observe::Level::kDebug))
+        observe::log(observe::Level::kDebug, "ws", "connection " + socket_id_ + " ended: " + ec.message());
+      close_socket();
+      return;
+    }
+    if (!close_started_) {
+      stamp_ = Clock::now();
+      ping_sent_ = false;
+    }
+    size_t pos = 0;
+    if (!consume(buf, n, pos, budget)) return;
+    if (pos < n) {
+      // Fairness: the rest waits behind the loop's other work.
+      backlog_.assign(buf + pos, n - pos);
+      asio::post(loop_.ioc(), [self = shared_from_this()] { self->read_backlog(); });
+      return;
+    }
+    if (n < EventLoop::kScratchBytes) {
+      wait_read();  // most likely drained: the wait reports readiness if not
+      return;
+    }
+  }
 }
 
-void WsConnection::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    // closed by the peer, too big (Beast sent 1009), idle timeout, or we closed.
-    if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted &&
-        observe::log_enabled(observe::Level::kDebug))
-      observe::log(observe::Level::kDebug, "ws", "connection " + socket_id_ + " ended: " + ec.message());
-    finish();
+void WsConnection::read_backlog() {
+  if (finished_) {
+    std::string().swap(backlog_);
     return;
   }
-  if (!ws_.got_text()) {
-    observe::bump(ctx_.metrics.bad_frames);
-    send_frame(std::make_shared<const std::string>(
-        error_frame("bad_request", "binary frames are not part of the protocol")));
-  } else {
-    auto data = in_.cdata();
-    handle_message({static_cast<const char*>(data.data()), data.size()});
+  int budget = kMessagesPerEvent;
+  size_t pos = 0;
+  if (!consume(backlog_.data(), backlog_.size(), pos, budget)) {
+    std::string().swap(backlog_);
+    return;
   }
-  in_.consume(in_.size());
-  do_read();  // also while closing: the read ends with the socket and calls finish()
+  if (pos < backlog_.size()) {
+    backlog_.erase(0, pos);
+    asio::post(loop_.ioc(), [self = shared_from_this()] { self->read_backlog(); });
+    return;
+  }
+  std::string().swap(backlog_);
+  read_socket();
+}
+
+bool WsConnection::consume(char* data, size_t size, size_t& pos, int& budget) {
+  const uint64_t max = ctx_.settings.limits.max_message_bytes;
+  while (budget > 0) {
+    auto ev = parser_.next(data, size, pos, max);
+    if (ev.kind != ws::FrameParser::Event::kNeedMore) --budget;  // control frames count too
+    switch (ev.kind) {
+      case ws::FrameParser::Event::kNeedMore:
+        return true;
+      case ws::FrameParser::Event::kMessage:
+        if (!open_ || closing_) break;  // closing: nothing more is answered
+        if (!ev.text) {
+          observe::bump(ctx_.metrics.bad_frames);
+          send_frame(std::make_shared<const std::string>(
+              error_frame("bad_request", "binary frames are not part of the protocol")));
+        } else {
+          handle_message(ev.payload);
+        }
+        break;
+      case ws::FrameParser::Event::kPing:
+        // Pongs waiting behind a stuck write are bounded: a flood of pings from a
+        // peer that does not read gets its later pings unanswered (RFC 6455 5.5.3
+        // allows answering only the most recent).
+        if (!close_started_ && control_.size() < kMaxPendingControl) queue_control(ws::kPong, ev.payload);
+        break;
+      case ws::FrameParser::Event::kPong:
+        break;
+      case ws::FrameParser::Event::kClose:
+        close_received_ = true;
+        if (close_sent_) {
+          close_socket();
+        } else if (!close_started_) {
+          begin_close(ev.code, "");  // echo the peer's code
+        }
+        break;
+      case ws::FrameParser::Event::kError:
+        if (observe::log_enabled(observe::Level::kDebug))
+          observe::log(observe::Level::kDebug, "ws",
+                       "connection " + socket_id_ + ": " + ev.reason + " (close " +
+                           std::to_string(ev.code) + ")");
+        begin_close(ev.code, ev.reason);
+        break;
+    }
+    if (finished_) return false;
+  }
+  return true;
 }
 
 void WsConnection::handle_message(std::string_view text) {
@@ -180,7 +351,7 @@ void WsConnection::send_frame(const routing::Frame& frame) {
     // Never re-enter the index from here (we may be inside its fan-out loop).
     closing_ = true;
     observe::bump(ctx_.metrics.slow_client_disconnects);
-    boost::asio::post(loop_.ioc(), [self = shared_from_this()] { self->cut_off(); });
+    asio::post(loop_.ioc(), [self = shared_from_this()] { self->cut_off(); });
     return;
   }
   queue_.push_back(frame);
@@ -201,14 +372,15 @@ void WsConnection::session_synced(const std::optional<std::string>& user,
 
 void WsConnection::flush() {
   flush_requested_ = false;
-  if (writing_ || queue_.empty() || finished_) return;
+  if (writing_ || queue_.empty() || finished_ || close_started_) return;
   // One frame goes out as it is (shared, no copy); several are copied into one
   // batch frame, so the whole burst is a single contiguous write whatever its
   // length (a gather list would be cut into 16-buffer writes by the socket layer).
+  asio::const_buffer payload;
   if (queue_.size() == 1) {
     single_ = std::move(queue_.front());
     in_flight_bytes_ = single_->size();
-    out_ = boost::asio::const_buffer(single_->data(), single_->size());
+    payload = asio::const_buffer(single_->data(), single_->size());
   } else {
     in_flight_bytes_ = 0;
     for (const auto& f : queue_) in_flight_bytes_ += f->size();
@@ -220,30 +392,74 @@ void WsConnection::flush() {
       batch_ += *queue_[i];
     }
     batch_ += ']';
-    out_ = boost::asio::const_buffer(batch_.data(), batch_.size());
+    payload = asio::const_buffer(batch_.data(), batch_.size());
   }
   queue_.clear();
   if (queue_.capacity() > kKeepQueueSlots) std::vector<routing::Frame>().swap(queue_);
-  writing_ = true;
-  ws_.async_write(out_, beast::bind_front_handler(&WsConnection::on_write, shared_from_this()));
+  out_header_len_ = static_cast<uint8_t>(ws::encode_header(out_header_, ws::kText, payload.size()));
+  start_write(payload);
 }
 
-void WsConnection::on_write(beast::error_code ec, std::size_t) {
+void WsConnection::start_write(asio::const_buffer payload) {
+  writing_ = true;
+  std::array<asio::const_buffer, 2> bufs{asio::const_buffer(out_header_, out_header_len_), payload};
+  asio::async_write(socket_, bufs, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_write(ec);
+  });
+}
+
+void WsConnection::queue_control(uint8_t opcode, std::string_view payload) {
+  if (finished_ || close_started_) return;
+  ws::append_control(control_, opcode, payload);
+  if (!writing_) write_control();
+}
+
+void WsConnection::write_control() {
+  writing_control_ = true;
+  close_in_flight_ = close_pending_;
+  close_pending_ = false;
+  batch_.assign(control_);
+  std::string().swap(control_);
+  out_header_len_ = 0;
+  start_write(asio::const_buffer(batch_.data(), batch_.size()));
+}
+
+void WsConnection::on_write(error_code ec) {
   writing_ = false;
-  queued_bytes_ -= in_flight_bytes_;
-  in_flight_bytes_ = 0;
-  single_.reset();
+  if (writing_control_) {
+    writing_control_ = false;
+  } else {
+    queued_bytes_ -= in_flight_bytes_;
+    in_flight_bytes_ = 0;
+    single_.reset();
+  }
   // A burst's buffer is not kept: idle connections hold no write memory.
   if (batch_.capacity() > kKeepBatchBytes) std::string().swap(batch_);
-  if (ec) {
+  if (ec || finished_) {
     closing_ = true;
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-    return;  // the read side ends and calls finish()
+    close_socket();
+    return;
+  }
+  if (close_in_flight_) {
+    close_in_flight_ = false;
+    close_sent_ = true;
+    std::string().swap(batch_);
+    if (close_received_) {  // the handshake is complete
+      close_socket();
+      return;
+    }
+    // Wait for the peer's close (or EOF); the sweep bounds the wait.
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  if (!control_.empty()) {
+    write_control();
+    return;
   }
   if (close_after_write_ && queue_.empty()) {
-    auto code = *close_after_write_;
-    close_after_write_.reset();
+    auto code = close_after_write_;
+    close_after_write_ = 0;
     begin_close(code, "server going away");
     return;
   }
@@ -253,33 +469,40 @@ void WsConnection::on_write(beast::error_code ec, std::size_t) {
 void WsConnection::close_going_away() {
   if (!open_ || closing_) return;
   if (writing_ || !queue_.empty()) {
-    close_after_write_ = websocket::close_code::going_away;
+    close_after_write_ = ws::close_code::kGoingAway;
     return;
   }
-  begin_close(websocket::close_code::going_away, "server going away");
+  begin_close(ws::close_code::kGoingAway, "server going away");
 }
 
-void WsConnection::begin_close(websocket::close_code code, const char* reason) {
-  if (close_started_) return;
+void WsConnection::begin_close(uint16_t code, const char* reason) {
+  if (close_started_ || finished_) return;
   close_started_ = true;
   closing_ = true;
-  ws_.async_close(websocket::close_reason(code, reason),
-                  [self = shared_from_this()](beast::error_code) {
-                    beast::error_code ignored;
-                    beast::get_lowest_layer(self->ws_).socket().close(ignored);
-                  });
+  stamp_ = Clock::now();
+  queue_.clear();  // undelivered frames go with the connection
+  ws::append_close(control_, code, reason);
+  close_pending_ = true;
+  if (!writing_) write_control();
 }
 
 void WsConnection::cut_off() {
+  if (finished_) return;
   if (!writing_) {
     // Nothing stuck in the kernel: a close frame can still go out.
-    begin_close(websocket::close_code::try_again_later, "send queue overflow (slow reader)");
+    begin_close(ws::close_code::kTryAgainLater, "send queue overflow (slow reader)");
     return;
   }
   // A write is stuck behind a full socket buffer: drop the socket.
-  beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-  beast::get_lowest_layer(ws_).socket().close(ignored);
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  close_socket();
+}
+
+void WsConnection::close_socket() {
+  error_code ignored;
+  socket_.close(ignored);
+  finish();
 }
 
 void WsConnection::finish() {
@@ -288,11 +511,13 @@ void WsConnection::finish() {
   if (open_) {
     open_ = false;
     ctx_.metrics.connections.fetch_sub(1);
+    loop_.shard().remove(this);
   }
   closing_ = true;
-  loop_.shard().remove(this);
-  refresh_.cancel();
+  if (linked_) loop_.detach(this);
   queue_.clear();
+  std::vector<routing::Frame>().swap(queue_);
+  std::string().swap(control_);
   ticket_.reset();
 }
 
@@ -337,6 +562,49 @@ void EventLoop::flush_pass() {
   flush_at_ = 0;
   flush_posted_ = false;
   if (!dirty_.empty()) schedule_flush();
+}
+
+}  // namespace switchboard::net
+
+namespace switchboard::net {
+
+void EventLoop::attach(WsConnection* c, std::chrono::milliseconds sweep_every) {
+  c->sweep_prev_ = nullptr;
+  c->sweep_next_ = swept_;
+  if (swept_) swept_->sweep_prev_ = c;
+  swept_ = c;
+  c->linked_ = true;
+  sweep_every_ = sweep_every;
+  if (!sweep_armed_) arm_sweep();
+}
+
+void EventLoop::detach(WsConnection* c) {
+  if (c->sweep_prev_) c->sweep_prev_->sweep_next_ = c->sweep_next_;
+  else swept_ = c->sweep_next_;
+  if (c->sweep_next_) c->sweep_next_->sweep_prev_ = c->sweep_prev_;
+  c->sweep_prev_ = c->sweep_next_ = nullptr;
+  c->linked_ = false;
+}
+
+void EventLoop::arm_sweep() {
+  sweep_armed_ = true;
+  sweep_timer_.expires_after(sweep_every_);
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    sweep_armed_ = false;
+    if (ec) return;
+    sweep();
+  });
+}
+
+void EventLoop::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  for (WsConnection* c = swept_; c != nullptr;) {
+    WsConnection* next = c->sweep_next_;  // `c` may leave the list
+    c->sweep(now);
+    c = next;
+  }
+  // Only while there are connections: an idle loop can finish once released.
+  if (swept_) arm_sweep();
 }
 
 }  // namespace switchboard::net

@@ -8,39 +8,47 @@
 // Inbound: RPC frames, rate-limited, dispatched to the router; replies come back
 // to this loop and go through the same queue.
 //
+// The WebSocket protocol is our own (ws_frame.hpp), straight on the TCP socket:
+// an idle connection holds no read buffer and no pending read operation, only a
+// readiness wait. Readable, it reads into its loop's scratch buffer and handles
+// every complete frame in place (at most kMessagesPerEvent messages, then the
+// rest waits in a copy behind the loop's other work). Idle pings, the idle
+// timeout and the session TTL refresh are driven by the loop's sweep.
+//
 // Every member runs on the owning loop's thread.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include "net/event_loop.hpp"
 #include "net/net_context.hpp"
+#include "net/ws_frame.hpp"
 #include "routing/index.hpp"
 #include "rpc/rate_limiter.hpp"
 #include "session/session_ops.hpp"
 
 namespace switchboard::net {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
+namespace http = boost::beast::http;
 
 class WsConnection final : public routing::Subscriber,
                            public std::enable_shared_from_this<WsConnection> {
  public:
-  WsConnection(NetContext& ctx, EventLoop& loop, beast::tcp_stream&& stream,
+  using Clock = std::chrono::steady_clock;
+
+  WsConnection(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp::socket&& socket,
                std::shared_ptr<ConnectionLimiter::Ticket> ticket, session::OpenedSession session);
   ~WsConnection() override;
 
-  // Completes the upgrade (adding Set-Cookie when the session is new), binds the
+  // Answers the upgrade (adding Set-Cookie when the session is new), binds the
   // connection in the index, sends ready and starts reading.
   void start(http::request<http::string_body> req);
 
@@ -49,44 +57,71 @@ class WsConnection final : public routing::Subscriber,
   void flush();
   void session_synced(const std::optional<std::string>& user,
                       const std::vector<std::string>& channels) override;
-  // Graceful shutdown: close 1001 once the current write (if any) is done.
+  // Graceful shutdown: close 1001 once the queued frames are written.
   void close_going_away();
+  // The loop's sweep: deadlines, idle pings, session refresh.
+  void sweep(Clock::time_point now);
 
  private:
-  void on_accept(beast::error_code ec);
-  void do_read();
-  void on_read(beast::error_code ec, std::size_t bytes);
+  friend class EventLoop;  // the sweep list
+  static constexpr int kMessagesPerEvent = 16;
+
+  void on_handshake(boost::system::error_code ec);
+  void wait_read();
+  void read_socket();
+  void read_backlog();
+  // Handles the events in data[pos, size); false when the connection ended.
+  bool consume(char* data, size_t size, size_t& pos, int& budget);
   void handle_message(std::string_view text);
   void send_reply(uint64_t id, const Outcome& outcome);
   void want_flush();
-  void on_write(beast::error_code ec, std::size_t bytes);
-  void begin_close(websocket::close_code code, const char* reason);
-  void cut_off();  // slow reader: drop the socket
-  void finish();   // leaves the index; runs once
-  void schedule_refresh();  // keeps the session's sliding TTL alive while connected
+  void start_write(boost::asio::const_buffer payload);
+  void write_control();
+  void queue_control(uint8_t opcode, std::string_view payload);
+  void on_write(boost::system::error_code ec);
+  void begin_close(uint16_t code, const char* reason);
+  void cut_off();       // slow reader: drop the socket
+  void close_socket();  // ends the connection now
+  void finish();        // leaves the index and the sweep; runs once
 
   NetContext& ctx_;
   EventLoop& loop_;
-  websocket::stream<beast::tcp_stream> ws_;
+  boost::asio::ip::tcp::socket socket_;
   std::shared_ptr<ConnectionLimiter::Ticket> ticket_;
-  session::OpenedSession opened_;
+  std::unique_ptr<session::OpenedSession> opened_;  // until the upgrade is done
   std::shared_ptr<detail::SessionOps> session_;
-  beast::flat_buffer in_;
   rpc::TokenBucket bucket_;
-  boost::asio::steady_timer refresh_;
+  ws::FrameParser parser_;
+  std::string backlog_;  // read but not yet handled (fairness); empty when idle
 
   std::vector<routing::Frame> queue_;  // not yet written, oldest first
   size_t queued_bytes_ = 0;             // queue_ + in flight
   size_t in_flight_bytes_ = 0;
   routing::Frame single_;               // in flight: one frame as it is
-  std::string batch_;                   // in flight: several as one batch frame
-  boost::asio::const_buffer out_;
-  bool open_ = false;     // accepted and not closing
+  std::string batch_;                   // in flight: several as one batch frame, or control frames
+  std::string control_;                 // control frames waiting for the write in flight
+
+  // Open: the last read; before: the upgrade's start; closing: the close's start.
+  Clock::time_point stamp_;
+  Clock::time_point next_refresh_;
+  WsConnection* sweep_prev_ = nullptr;
+  WsConnection* sweep_next_ = nullptr;
+
+  uint16_t close_after_write_ = 0;  // close code once the queue is written (0: none)
+  uint8_t out_header_[10];
+  uint8_t out_header_len_ = 0;
+  bool linked_ = false;
+  bool open_ = false;     // upgraded and not ended
   bool writing_ = false;
+  bool writing_control_ = false;
   bool flush_requested_ = false;
   bool closing_ = false;  // no more frames are queued
   bool close_started_ = false;
-  std::optional<websocket::close_code> close_after_write_;
+  bool close_pending_ = false;    // our close frame is in control_
+  bool close_in_flight_ = false;  // ... or in the write in flight
+  bool close_sent_ = false;
+  bool close_received_ = false;
+  bool ping_sent_ = false;
   bool finished_ = false;
 };
 
