@@ -168,11 +168,12 @@ class Harness:
         return quick if self.args.quick and quick is not None else full
 
     def s1(self):
-        sizes = self.size([1000, 5000, 9000], [1000, 5000])
+        sizes = self.size([1000, 5000, 9000], [1000, 9000])
         for subs in sizes:
-            rates = self.rates(["50k", "100k", "200k", "400k", "600k", "800k", "1M", "1.2M",
-                                "1.6M", "2M", "2.5M", "3M"],
-                               ["100k", "400k", "800k", "1.2M", "1.6M", "2M", "2.5M"])
+            rates = self.rates(["20k", "50k", "100k", "200k", "400k", "600k", "800k", "1M",
+                                "1.2M", "1.6M", "2M", "2.5M", "3M"],
+                               ["20k", "50k", "100k", "400k", "800k", "1.2M", "1.6M", "2M",
+                                "2.5M", "3M"])
             # Four publishing connections, for every server: one connection's
             # requests are read one per event-loop round (fairness), which would
             # cap the publish rate rather than measure fan-out.
@@ -181,14 +182,15 @@ class Harness:
                             "--step-seconds", self.step, "--publishers", 4)
 
     def s2(self):
-        rates = self.rates(["20k", "50k", "100k", "200k", "300k", "400k", "600k", "800k"],
-                           ["50k", "100k", "200k", "400k"])
+        rates = self.rates(["20k", "50k", "75k", "100k", "150k", "200k", "300k", "400k"],
+                           ["20k", "50k", "75k", "100k", "150k", "200k"])
         for server in self.servers:
             self.repeat("S2", server, "rooms", "--subs", self.size(9000), "--rates", rates,
                         "--step-seconds", self.step, "--publishers", 4)
 
     def s3(self):
-        rates = self.rates(["10k", "20k", "50k", "100k", "150k", "200k"], ["10k", "50k", "100k"])
+        rates = self.rates(["10k", "20k", "35k", "50k", "75k", "100k", "150k"],
+                           ["10k", "20k", "35k", "50k", "75k", "100k"])
         for server in self.servers:
             for kind in ("user", "socket"):
                 if server == "switchboard" or (server == "socketio" and kind == "socket"):
