@@ -137,6 +137,19 @@ FrameParser::Event FrameParser::fail(uint16_t code, const char* reason, size_t& 
   return e;
 }
 
+bool FrameParser::take_payload(std::string& into, const char* data, size_t& pos, size_t avail) {
+  size_t k = static_cast<size_t>(std::min<uint64_t>(avail, remaining_));
+  size_t at = into.size();
+  into.append(data + pos, k);
+  unmask(into.data() + at, k, mask_, mask_off_);
+  mask_off_ = static_cast<uint8_t>((mask_off_ + k) & 3);
+  pos += k;
+  remaining_ -= k;
+  if (remaining_ > 0) return false;
+  in_payload_ = false;
+  return true;
+}
+
 FrameParser::Event FrameParser::control_event(std::string_view payload, size_t& pos, size_t size) {
   Event e;
   if (frame_op_ == kPing) {
@@ -242,15 +255,7 @@ FrameParser::Event FrameParser::next(char* data, size_t size, size_t& pos, uint6
         in_payload_ = false;
         return control_event({p, n}, pos, size);
       }
-      size_t k = static_cast<size_t>(std::min<uint64_t>(avail, remaining_));
-      size_t at = ctrl_.size();
-      ctrl_.append(data + pos, k);
-      unmask(ctrl_.data() + at, k, mask_, mask_off_);
-      mask_off_ = static_cast<uint8_t>((mask_off_ + k) & 3);
-      pos += k;
-      remaining_ -= k;
-      if (remaining_ > 0) return {};
-      in_payload_ = false;
+      if (!take_payload(ctrl_, data, pos, avail)) return {};
       release_ctrl_ = true;
       return control_event(ctrl_, pos, size);
     }
@@ -271,15 +276,7 @@ FrameParser::Event FrameParser::next(char* data, size_t size, size_t& pos, uint6
       if (e.text && !valid_utf8(e.payload)) return fail(close_code::kBadPayload, "text not UTF-8", pos, size);
       return e;
     }
-    size_t k = static_cast<size_t>(std::min<uint64_t>(avail, remaining_));
-    size_t at = msg_.size();
-    msg_.append(data + pos, k);
-    unmask(msg_.data() + at, k, mask_, mask_off_);
-    mask_off_ = static_cast<uint8_t>((mask_off_ + k) & 3);
-    pos += k;
-    remaining_ -= k;
-    if (remaining_ > 0) return {};
-    in_payload_ = false;
+    if (!take_payload(msg_, data, pos, avail)) return {};
     if (!frame_fin_) continue;  // the next fragment
     Event e;
     e.kind = Event::kMessage;

@@ -79,6 +79,9 @@ class FrameParser {
  private:
   Event fail(uint16_t code, const char* reason, size_t& pos, size_t size);
   Event control_event(std::string_view payload, size_t& pos, size_t size);
+  // Appends the current frame's available payload to `into`, unmasked; true
+  // once the frame's payload is complete.
+  bool take_payload(std::string& into, const char* data, size_t& pos, size_t avail);
 
   std::string msg_;   // a message being assembled (or a single frame not yet whole)
   std::string ctrl_;  // a control frame not yet whole
