@@ -268,7 +268,7 @@ struct Opened {
 };
 
 // Opens `n` more connections spread over the workers (as each worker's share).
-Opened open_connections(std::vector<WorkerHandle>& ws, const Options& o, size_t per_worker_n) {
+Opened open_connections(std::vector<WorkerHandle>& ws, size_t per_worker_n) {
   for (auto& w : ws) w.send("open " + std::to_string(per_worker_n));
   Opened r;
   for (auto& w : ws) {
@@ -281,7 +281,6 @@ Opened open_connections(std::vector<WorkerHandle>& ws, const Options& o, size_t 
     std::stringstream ids(f["ids"] + ",");
     for (std::string id; std::getline(ids, id, ',');) r.ids.push_back(id);
   }
-  (void)o;
   return r;
 }
 
@@ -362,7 +361,7 @@ int run_steps(const Options& o, Setup setup) {
   if (!proto->supports(t)) die(o.proto + " cannot publish to a " + o.scenario);
   if (o.rates.empty()) die("--rates is required for " + o.scenario);
   auto ws = spawn_workers(o, setup);
-  auto opened = open_connections(ws, o, o.subs);
+  auto opened = open_connections(ws, o.subs);
   std::cout << "# " << o.label << " " << o.scenario << ": " << opened.ok << " of " << o.subs
             << " subscribers ready in " << human(ms(opened.last - opened.first)) << " ms\n";
   if (opened.failed) die(std::to_string(opened.failed) + " subscribers failed to connect");
@@ -502,10 +501,10 @@ int run_idle(const Options& o) {
   auto ws = spawn_workers(o, Setup::none);
   size_t per = (o.subs + ws.size() - 1) / ws.size();
   size_t warm = std::max<size_t>(1, per / 10);
-  auto first = open_connections(ws, o, warm);
+  auto first = open_connections(ws, warm);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   Sample before = sample(o.server_pids);
-  auto rest = open_connections(ws, o, per - warm);
+  auto rest = open_connections(ws, per - warm);
   Sample during = sample(o.server_pids);
   std::this_thread::sleep_for(std::chrono::seconds(3));
   Sample after = sample(o.server_pids);
@@ -536,7 +535,7 @@ int run_idle(const Options& o) {
 int run_storm(const Options& o) {
   auto proto = make_protocol(o.proto);
   auto ws = spawn_workers(o, Setup::room);
-  auto opened = open_connections(ws, o, o.subs);
+  auto opened = open_connections(ws, o.subs);
   if (opened.failed) die(std::to_string(opened.failed) + " subscribers failed to connect");
   Publisher pub(*proto, o.pub, o.publishers);
   pub.connect();
