@@ -20,7 +20,8 @@ const std::vector<SectionSpec>& core_schema() {
            {"handshake_timeout", T::SWITCHBOARD_CONFIG_DURATION, "10s", false,
             "Deadline for an HTTP request's headers and the WebSocket upgrade (slowloris guard)."},
            {"idle_timeout", T::SWITCHBOARD_CONFIG_DURATION, "30s", false,
-            "A silent WebSocket is pinged at half this and closed when nothing arrives by it."},
+            "A silent WebSocket is pinged after half this and closed when nothing arrives by it "
+            "(checked by a sweep every quarter of it, at least every second)."},
            {"shutdown_timeout", T::SWITCHBOARD_CONFIG_DURATION, "5s", false,
             "On SIGINT/SIGTERM, how long to wait for clients to take the 1001 close."},
            {"write_interval", T::SWITCHBOARD_CONFIG_DURATION, "0ms", false,
