@@ -239,23 +239,18 @@ class Harness:
         return [r for r in self.results if r["tag"] == tag and r["server"] == server]
 
     @staticmethod
-    def step_at(result, offered):
-        for s in result.get("steps", []):
-            if abs(s["offered"] - offered) < 1:
-                return s
-        return None
+    def sustained(step):
+        """The load generator's rule, judged again from the raw figures, so that
+        older result files render the same way."""
+        return (step["lost"] == 0 and step["dup_or_reordered"] == 0
+                and step["delivered_per_s"] >= 0.95 * step["offered"]
+                and step.get("drain_s", 0) <= 1.0)
 
-    @staticmethod
-    def sustained_steps(result):
-        """The steps up to the first one that was not sustained, judged again from
-        the raw figures (the load generator's rule), so that older result files
-        render the same way."""
+    def sustained_steps(self, result):
+        """The steps up to the first one that was not sustained."""
         out = []
         for st in result.get("steps", []):
-            ok = (st["lost"] == 0 and st["dup_or_reordered"] == 0
-                  and st["delivered_per_s"] >= 0.95 * st["offered"]
-                  and st.get("drain_s", 0) <= 1.0)
-            if not ok:
+            if not self.sustained(st):
                 break
             out.append(st)
         return out
@@ -264,14 +259,11 @@ class Harness:
         steps = self.sustained_steps(result)
         return max((s["offered"] for s in steps), default=0.0)
 
-    @staticmethod
-    def best_step(result):
+    def best_step(self, result):
         """The highest step that was sustained, even after one that was not (a
         transient stall in a lower step does not hide the capacity above it)."""
-        ok = [st["offered"] for st in result.get("steps", [])
-              if st["lost"] == 0 and st["dup_or_reordered"] == 0
-              and st["delivered_per_s"] >= 0.95 * st["offered"] and st.get("drain_s", 0) <= 1.0]
-        return max(ok, default=0.0)
+        return max((st["offered"] for st in result.get("steps", []) if self.sustained(st)),
+                   default=0.0)
 
     def metric(self, tag, server, fn):
         vals = [v for v in (fn(r) for r in self.pick(tag, server)) if v is not None]

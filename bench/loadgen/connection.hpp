@@ -55,7 +55,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t index() const { return index_; }
   bool ready() const { return state_ == State::ready; }
   const std::string& server_id() const { return server_id_; }
-  size_t queued() const { return out_.size(); }
 
   // Receiver bookkeeping, kept by the worker.
   uint32_t cur_step = UINT32_MAX;

@@ -43,9 +43,8 @@ class Publisher final : public ConnectionEvents {
   void on_ready(Connection&) override;
   void on_marker(Connection&, const Marker&, uint64_t) override {}
   void on_closed(Connection& c, const std::string& why) override;
-  // Replies to publishes that report an error (printed, counted).
+  // Replies to publishes that report an error (the first few are printed).
   void on_frame(Connection&, std::string_view frame) override;
-  uint64_t errors() const { return errors_; }
 
  private:
   struct Run {
@@ -72,7 +71,7 @@ class Publisher final : public ConnectionEvents {
   std::string failure_;
   std::promise<void> connected_;
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> errors_{0};
+  uint64_t errors_ = 0;  // publisher thread only
   std::thread thread_;
 };
 
