@@ -10,7 +10,8 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1
   libyaml-cpp-dev libssl-dev libhiredis-dev)
 # What the test suite needs on top.
 TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates mosquitto libmosquitto-dev redis-server redis-tools python3
-  nats-server)
+  nats-server
+  clang libclang-rt-14-dev)  # scripts/fuzz: clang 14 and its libFuzzer/ASan/UBSan runtimes
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

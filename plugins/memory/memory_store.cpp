@@ -33,10 +33,21 @@ struct StoreData {
   }
 };
 
+namespace {
+// memory.max_sessions; hosts validate it with its default, but one built before
+// the key existed passes none: then the same default applies.
+uint64_t max_sessions_of(const switchboard::PluginConfig& config) {
+  for (const auto& [k, v] : config.entries())
+    if (k == "max_sessions") return static_cast<uint64_t>(std::max<int64_t>(0, config.get_int(k)));
+  return 100000;
+}
+}  // namespace
+
 MemoryStore::MemoryStore(const switchboard::PluginConfig& config, switchboard::Host host)
     : host_(host),
       data_(StoreData::get(config.get_string("store"))),
-      sweep_interval_(config.get_duration_ms("sweep_interval")) {}
+      sweep_interval_(config.get_duration_ms("sweep_interval")),
+      max_sessions_(max_sessions_of(config)) {}
 
 Status MemoryStore::start() {
   running_ = true;
@@ -86,13 +97,34 @@ void MemoryStore::create_session(std::string_view id, int64_t ttl_ms, switchboar
     done(Status(StatusCode::kUnavailable, "memory store stopped"), nullptr);
     return;
   }
+  switchboard::SessionRecord copy;
+  Status st;
   {
     std::lock_guard lock(data_->mu);
-    data_->records.insert_or_assign(std::string(id),
-                                    Record{{}, Clock::now() + std::chrono::milliseconds(ttl_ms)});
+    auto now = Clock::now();
+    auto expires = now + std::chrono::milliseconds(ttl_ms);
+    auto it = data_->records.find(id);
+    if (it != data_->records.end() && it->second.expires > now) {
+      // The id is live: two tabs with one (signed) cookie connected at the same
+      // moment and the other got here first. Keep its record; never wipe it.
+      it->second.expires = expires;
+      copy = it->second.value;
+    } else if (it != data_->records.end()) {
+      it->second = Record{{}, expires};
+    } else {
+      if (max_sessions_ && data_->records.size() >= max_sessions_) {
+        // Full: expired records do not count.
+        std::erase_if(data_->records, [now](const auto& kv) { return kv.second.expires <= now; });
+        data_->next_sweep = now + sweep_interval_;
+      }
+      if (max_sessions_ && data_->records.size() >= max_sessions_)
+        st = Status(StatusCode::kLimit, "the session store is full (memory.max_sessions = " +
+                                            std::to_string(max_sessions_) + ")");
+      else
+        data_->records.emplace(std::string(id), Record{{}, expires});
+    }
   }
-  switchboard::SessionRecord empty;
-  done(Status::ok(), &empty);
+  done(st, st.is_ok() ? &copy : nullptr);
 }
 
 void MemoryStore::load(std::string_view id, int64_t ttl_ms, switchboard::StoreCallback done) {

@@ -48,6 +48,7 @@ class MemoryStore final : public switchboard::SessionStore {
   switchboard::Host host_;
   std::shared_ptr<StoreData> data_;
   std::chrono::milliseconds sweep_interval_;
+  uint64_t max_sessions_;  // 0: unbounded
   bool running_ = false;
 };
 

@@ -32,8 +32,11 @@ namespace {
   "end\n"
 #define EXISTING "if redis.call('EXISTS', h) == 0 then return {0} end\n"
 
+// An id with a live record keeps it: two tabs of one browser may create the
+// session named by their shared cookie at the same moment.
 const char kCreate[] = PRELUDE
-    "redis.call('DEL', h, s)\n"
+    "if redis.call('EXISTS', h) == 1 then touch() return record() end\n"
+    "redis.call('DEL', s)\n"
     "redis.call('HSET', h, 'c', '1')\n"
     "touch()\n"
     "return record()\n";

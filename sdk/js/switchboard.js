@@ -70,6 +70,38 @@ function reportHandlerError(e) {
   else console.error('switchboard: handler threw', e);
 }
 
+// The top-level elements of a batch `[f1,f2,...]` as texts, found by tracking
+// nesting and strings (commas inside them do not split). Unbalanced input yields
+// whatever parts it can; the caller parses each on its own.
+function splitBatch(text) {
+  const parts = [];
+  let depth = 0;
+  let inString = false;
+  let start = 1;
+  for (let i = 1; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      if (depth === 0) {
+        parts.push(text.slice(start, i)); // the batch's closing bracket
+        return parts;
+      }
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (start < text.length) parts.push(text.slice(start));
+  return parts;
+}
+
 function rpcError(code, message) {
   const err = new Error(message || code);
   err.code = code;
@@ -109,6 +141,7 @@ export function createClient(options = {}) {
   let socketId = undefined;
   let nextId = 1;
   const inFlight = new Map(); // id -> settle(err, result), sent on the current socket
+  let claiming = null; // a Promise while session claims are being redeemed
   const queued = []; // { frame, settle } waiting for the next `ready`
 
   function open() {
@@ -132,11 +165,33 @@ export function createClient(options = {}) {
     try {
       msg = JSON.parse(data);
     } catch {
-      return; // not JSON: nothing we can act on
+      // A batch is its frames joined as `[f1,f2,...]`: one bad frame must not
+      // cost the others, so parse them one by one.
+      if (data.startsWith('[')) onBrokenBatch(data);
+      return; // otherwise not JSON: nothing we can act on
     }
     // A batch is several frames queued together; each counts as if alone.
     if (Array.isArray(msg)) for (const frame of msg) onFrame(frame);
     else onFrame(msg);
+  }
+
+  function onBrokenBatch(text) {
+    let bad = 0;
+    for (const part of splitBatch(text)) {
+      let frame;
+      try {
+        frame = JSON.parse(part);
+      } catch {
+        bad++;
+        continue;
+      }
+      onFrame(frame);
+    }
+    if (bad) {
+      server.emit('error', [
+        { code: 'bad_frame', message: `${bad} frame(s) of a batch were not valid JSON and were skipped` },
+      ]);
+    }
   }
 
   function onFrame(f) {
@@ -153,10 +208,18 @@ export function createClient(options = {}) {
         const settle = inFlight.get(f.id);
         if (!settle) return;
         inFlight.delete(f.id);
-        if (f.err) settle(rpcError(String(f.err.code ?? 'unknown'), f.err.message), undefined);
-        else settle(null, f.r);
+        const done = f.err
+          ? () => settle(rpcError(String(f.err.code ?? 'unknown'), f.err.message), undefined)
+          : () => settle(null, f.r);
+        // After a session claim, replies wait for it: `await ss.rpc('signIn')`
+        // then a reload must find the new cookie already set.
+        if (claiming) claiming.then(done);
+        else done();
         return;
       }
+      case 'session':
+        if (typeof f.claim === 'string') claimSession(f.claim);
+        return;
       case 'ready':
         onReady(f);
         return;
@@ -165,6 +228,51 @@ export function createClient(options = {}) {
         return;
       default:
         return; // unknown frame types are later additions: ignore them
+    }
+  }
+
+  // A sign-in rotated the session id (docs/protocol.md "Session id rotation"):
+  // the cookie is HttpOnly, so only a response can set the new one. Claims run
+  // one after another; a failed one is reported as a server 'error' event and
+  // leaves the old cookie (a later connection then starts a new session).
+  function claimSession(token) {
+    const run = () =>
+      redeemClaim(token).catch((e) =>
+        server.emit('error', [{ code: 'session_claim_failed', message: String(e?.message ?? e) }]),
+      );
+    const p = (claiming ?? Promise.resolve()).then(run);
+    claiming = p;
+    p.then(() => {
+      if (claiming === p) claiming = null;
+    });
+  }
+
+  async function redeemClaim(token) {
+    if (typeof fetch !== 'function') throw new Error('no fetch() to redeem the session claim');
+    const target = new URL(url);
+    target.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+    target.pathname = '/switchboard/session';
+    target.search = '?claim=' + encodeURIComponent(token);
+    target.hash = '';
+    const init = { credentials: 'include', cache: 'no-store' };
+    if (typeof AbortSignal !== 'undefined' && typeof AbortSignal.timeout === 'function') {
+      init.signal = AbortSignal.timeout(10000); // replies wait on this: bound it
+    }
+    // Node has no cookie jar: send the handshake's Cookie header, adopt the answer's.
+    const cookieKey = headers && Object.keys(headers).find((k) => k.toLowerCase() === 'cookie');
+    if (cookieKey) init.headers = { Cookie: headers[cookieKey] };
+    const res = await fetch(target.href, init);
+    if (res.status !== 204) throw new Error(`session claim refused (HTTP ${res.status})`);
+    if (cookieKey && typeof res.headers.getSetCookie === 'function') {
+      for (const set of res.headers.getSetCookie()) {
+        const pair = set.split(';')[0];
+        const name = pair.slice(0, pair.indexOf('='));
+        const kept = String(headers[cookieKey])
+          .split(';')
+          .map((c) => c.trim())
+          .filter((c) => c && c.slice(0, c.indexOf('=')) !== name);
+        headers[cookieKey] = [...kept, pair].join('; ');
+      }
     }
   }
 

@@ -224,11 +224,13 @@ TEST_CASE("redis: after kill -9 of its process, a client reconnects to another p
   auto pub = cl[1].connect();
   auto c = cl[0].connect();
   auto other_tab = cl[2].connect_same_session(*c);  // survives on a live process
-  const std::string session = c->session();
   const std::string old_socket = c->socket_id();
   call(*c, "t.sub", {json::array{"room", "lobby"}});
   call(*c, "t.signIn", {"betty"});
   call(*c, "t.setData", {"theme", "dark"});
+  // The sign-in rotated the id (fixation_test.cpp): the client claimed the new
+  // cookie, and other_tab, on another process, followed.
+  const std::string session = c->session();
 
   cl[0].process().signal(SIGKILL);
   auto status = cl[0].process().wait_exit(Millis(5000));
@@ -753,7 +755,11 @@ TEST_CASE("redis: garbage, oversized and wrong-typed messages on ss:event are co
           "[redis]") {
   RedisServer redis(next_log_path());
   ServerSettings extra;
-  extra.set("limits.max_bus_message_bytes", "4096");
+  // A small bus limit needs small sessions: the largest session announcement must fit.
+  extra.set("limits.max_bus_message_bytes", "4096")
+      .set("limits.session_channel_bytes", "256")
+      .set("limits.channels_per_session", "64")
+      .set("limits.user_id_bytes", "64");
   Cluster cl(redis, 2, extra);
   auto a = cl[0].connect();
   auto b = cl[1].connect();

@@ -19,11 +19,14 @@
 //                                                       reply ordering without timing)
 //   t.setData(key, value) t.getData(key)                free-form session data
 //   t.echo(...args)                                     -> args
+//   t.nonFinite(what)                                   "result": returns [NaN];
+//                                                       "publish": publishes all("nan", NaN)
 //
 // main is exactly what an app author writes; config errors are printed and exit 1.
 #include <boost/json.hpp>
 #include <chrono>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -192,6 +195,13 @@ void register_methods(sb::Server& app, Holds& holds) {
     return req.session().get(req.arg<std::string>(0));
   });
   app.rpc("t.echo", [](sb::Request& req) -> sb::Future { return req.args(); });
+  // A handler computing NaN (no client can send one: params are checked).
+  app.rpc("t.nonFinite", [](sb::Request& req) -> sb::Future {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    if (req.arg<std::string>(0) == "publish")
+      return publishing([&] { return req.publish().publish_all("nan", json::array{nan}); });
+    return json::array{nan};
+  });
 }
 
 }  // namespace

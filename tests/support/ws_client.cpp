@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "support/http_client.hpp"
+
 namespace switchboard::test {
 
 namespace net = boost::asio;
@@ -93,6 +95,9 @@ bool WsClient::run_until(Pred pred, Clock::time_point deadline) {
 UpgradeResult WsClient::connect(const std::string& host, uint16_t port,
                                 const ConnectOptions& opts) {
   upgrade_ = UpgradeResult{};
+  host_ = host;
+  port_ = port;
+  auto_claim_ = opts.auto_claim;
   auto deadline = Clock::now() + opts.timeout;
   auto& sock = beast::get_lowest_layer(impl_->ws);
   error_code ec;
@@ -260,6 +265,25 @@ void WsClient::absorb(json::value v) {
     if (const auto* sid = obj.if_contains("socketId"); sid && sid->is_string())
       socket_id_ = std::string(sid->as_string());
     ready_ = std::move(obj);
+    return;
+  }
+  if (t && t->is_string() && t->as_string() == "session") {
+    const auto* claim = obj.if_contains("claim");
+    if (!claim || !claim->is_string()) {
+      violations_.push_back("session frame without a claim: " + json::serialize(obj).substr(0, 200));
+      return;
+    }
+    claims_.emplace_back(claim->as_string());
+    if (!auto_claim_) return;
+    // What the JS client does: redeem the token with the cookie we hold, keep the
+    // cookie the answer sets. The claim precedes the reply that a caller awaits,
+    // so the new cookie is held by the time rpc() returns.
+    Headers headers;
+    if (!session_.empty()) headers.emplace_back("Cookie", std::string(kSessionCookie) + "=" + session_);
+    auto res = http_get(port_, "/switchboard/session?claim=" + claims_.back(), headers, host_);
+    last_claim_status_ = res.status;
+    for (const auto& v : res.headers_named("Set-Cookie"))
+      if (auto value = cookie_value(v, kSessionCookie)) session_ = *value;
     return;
   }
   frames_.push_back(std::move(obj));

@@ -58,6 +58,10 @@ struct ConnectOptions {
   std::string bind_address;      // local source address, e.g. "127.0.0.2"; empty: any
   int receive_buffer_bytes = 0;  // SO_RCVBUF before connecting; 0: system default
   bool wait_ready = true;        // wait for the {"t":"ready"} frame before returning
+  // On a {"t":"session","claim":…} frame (a sign-in rotated the session id), redeem
+  // it like the JS client: GET /switchboard/session?claim=… with this client's
+  // cookie, and hold the new cookie for session() / reconnects. Off: only record it.
+  bool auto_claim = true;
   Millis timeout = kDefaultTimeout;
 };
 
@@ -101,6 +105,12 @@ class WsClient {
   // The ready frame, waiting for it if it has not arrived yet.
   std::optional<json::object> ready(Millis timeout = kDefaultTimeout);
   const UpgradeResult& upgrade() const { return upgrade_; }
+
+  // Claim tokens received ({"t":"session"} frames), in order. They are read, like
+  // every frame, only while a call runs (an rpc() reply comes after its claim).
+  const std::vector<std::string>& claims() const { return claims_; }
+  // HTTP status of the last automatic claim (0: none made).
+  unsigned last_claim_status() const { return last_claim_status_; }
 
   // Sends {"t":"rpc","id":N,"m":method,"p":args} and returns the reply frame with
   // that id. Events arriving meanwhile stay queued. Throws TimeoutError.
@@ -161,6 +171,11 @@ class WsClient {
   std::deque<Inbound> raw_;          // received, not yet parsed
   std::deque<json::object> frames_;  // parsed, in arrival order
   std::vector<std::string> violations_;
+  std::string host_;
+  uint16_t port_ = 0;
+  bool auto_claim_ = true;
+  std::vector<std::string> claims_;
+  unsigned last_claim_status_ = 0;
 };
 
 // Parses a Set-Cookie header; returns the value if it sets `name`.

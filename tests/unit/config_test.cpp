@@ -35,7 +35,7 @@ TEST_CASE("embedded defaults", "[config]") {
   CHECK(s.session.cookie == "sb.sid");
   CHECK(s.session.ttl == std::chrono::hours(24 * 7));
   CHECK(s.limits.max_message_bytes == 65536);
-  CHECK(s.plugin_config.at("memory").size() == 4);
+  CHECK(s.plugin_config.at("memory").size() == 5);  // incl. max_sessions (issue 9)
 }
 
 TEST_CASE("values of every type parse", "[config]") {
@@ -112,4 +112,76 @@ TEST_CASE("durations", "[config]") {
 TEST_CASE("env names", "[config]") {
   CHECK(env_name("limits", "max_message_bytes") == "SWITCHBOARD_LIMITS_MAX_MESSAGE_BYTES");
   CHECK(env_name("my-plugin", "a.b") == "SWITCHBOARD_MY_PLUGIN_A_B");
+}
+
+TEST_CASE("durations: checked arithmetic and the 100-year maximum", "[config]") {
+  long long ms = -1;
+  bool too_large = false;
+  CHECK((parse_duration("36500d", ms, &too_large) && ms == kMaxDurationMs && !too_large));
+  CHECK((parse_duration("0000000000000000000000005s", ms) && ms == 5000));
+  // Used to overflow (UB) and to wrap around to about 9.6 hours.
+  for (const char* big : {"999999999999d", "213503982335d", "36501d", "3153600000001ms",
+                          "99999999999999999999999999s", "0000000000000000000000036501d"}) {
+    INFO(big);
+    ms = -1;
+    CHECK_FALSE(parse_duration(big, ms, &too_large));
+    CHECK(too_large);
+    CHECK(ms == -1);
+  }
+  CHECK_FALSE(parse_duration("99999999999999999999x", ms, &too_large));
+  CHECK_FALSE(too_large);  // malformed, not too large
+  auto e = error_of("session: { ttl: 213503982335d }");
+  CHECK_THAT(e, Catch::Contains("test.yaml") && Catch::Contains("session.ttl") &&
+                    Catch::Contains("too large"));
+  ::setenv("SWITCHBOARD_SERVER_IDLE_TIMEOUT", "999999999999d", 1);
+  e = error_of("");
+  ::unsetenv("SWITCHBOARD_SERVER_IDLE_TIMEOUT");
+  CHECK_THAT(e, Catch::Contains("SWITCHBOARD_SERVER_IDLE_TIMEOUT") && Catch::Contains("too large"));
+}
+
+TEST_CASE("non-scalar keys and values name the file and the key", "[config]") {
+  // A list or a mapping used as a key used to escape as "yaml-cpp: bad conversion".
+  auto e = error_of("{[a]: 1}");
+  CHECK_THAT(e, Catch::Contains("test.yaml") && Catch::Contains("top-level key") &&
+                    Catch::Contains("list"));
+  e = error_of("server: { {a: 1}: 2 }");
+  CHECK_THAT(e, Catch::Contains("test.yaml") && Catch::Contains("'server'") &&
+                    Catch::Contains("mapping"));
+  e = error_of("memory:\n  ? [x, y]\n  : 1\n");
+  CHECK_THAT(e, Catch::Contains("test.yaml") && Catch::Contains("'memory'"));
+  CHECK_THROWS_AS(plugin_choice(Config::from_string("? [a]\n: 1\n", "test.yaml")), ConfigError);
+  // Non-scalar values where a scalar is expected.
+  e = error_of("server: { listen: [a, b] }");
+  CHECK_THAT(e, Catch::Contains("test.yaml") && Catch::Contains("server.listen"));
+  e = error_of("limits: { max_message_bytes: {a: 1} }");
+  CHECK_THAT(e, Catch::Contains("test.yaml") && Catch::Contains("limits.max_message_bytes"));
+  e = error_of("session: { ttl: [1s] }");
+  CHECK_THAT(e, Catch::Contains("session.ttl"));
+  e = error_of("server: { allowed_origins: [[a]] }");
+  CHECK_THAT(e, Catch::Contains("server.allowed_origins"));
+  e = error_of("null: 1");
+  CHECK_THAT(e, Catch::Contains("unknown key 'null'"));
+}
+
+TEST_CASE("Config::set on a section that is not a mapping names the key", "[config]") {
+  auto c = Config::from_string("server: 5", "test.yaml");
+  try {
+    c.set("server.listen", "127.0.0.1:0");
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("server.listen") && Catch::Contains("test.yaml"));
+  }
+  auto empty = Config::from_string("server:", "test.yaml");
+  CHECK(validate(empty.set("server.listen", "127.0.0.1:9"), memory_section()).server.listen_port == 9);
+}
+
+TEST_CASE("a plugin's malformed list default is a ConfigError naming the key", "[config]") {
+  SectionSpec bad{"badplug", "", {{"hosts", SWITCHBOARD_CONFIG_STRING_LIST, "[a, b", false, ""}}};
+  try {
+    validate(Config::from_string("", "test.yaml"), {bad});
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("badplug.hosts") &&
+                                          Catch::Contains("built-in default"));
+  }
 }

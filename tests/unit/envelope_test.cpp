@@ -5,6 +5,7 @@
 #include "net/client_frames.hpp"
 #include "routing/dispatcher.hpp"
 #include "routing/envelope.hpp"
+#include "routing/index.hpp"
 
 using namespace switchboard::routing;
 
@@ -106,15 +107,121 @@ TEST_CASE("encode and decode round-trip", "[envelope]") {
   CHECK(e.nonce == "srv-7");
 }
 
-TEST_CASE("the dispatcher builds one frame per channel, naming it", "[envelope][dispatcher]") {
+namespace {
+struct FakeConn : Subscriber {
+  FakeConn(std::string socket, std::string session) {
+    socket_id_ = std::move(socket);
+    session_key_ = std::move(session);
+  }
+  void send_frame(const Frame& f) override { got.push_back(*f); }
+  std::vector<std::string> got;
+};
+
+std::string channel_message(size_t n, std::string_view prefix = "c") {
+  std::string m = R"({"t":"channel","e":"m","p":[1],"channels":[)";
+  for (size_t i = 0; i < n; ++i) {
+    if (i) m += ',';
+    m += '"';
+    m += prefix;
+    m += std::to_string(i);
+    m += '"';
+  }
+  return m + "]}";
+}
+}  // namespace
+
+TEST_CASE("the dispatcher builds a channel's frame only where it has subscribers, naming it",
+          "[envelope][dispatcher]") {
   Envelope e;
   std::string err;
-  REQUIRE(decode(R"({"t":"channel","channels":["a","b"],"e":"m","p":[1]})", e, err) ==
+  REQUIRE(decode(R"({"t":"channel","channels":["a","b","c"],"e":"m","p":[1]})", e, err) ==
           DecodeResult::kOk);
   auto d = Dispatcher::build(std::move(e));
-  REQUIRE(d->frames.size() == 2);
-  CHECK(*d->frames[0] == R"({"t":"event","e":"m","p":[1],"c":"a"})");
-  CHECK(*d->frames[1] == R"({"t":"event","e":"m","p":[1],"c":"b"})");
+  REQUIRE(d->channel_frames);
+  CHECK(d->channel_frames->built() == 0);  // nothing before a loop asks
+
+  IndexShard shard1, shard2;
+  FakeConn x("s1", "A"), y("s2", "B"), z("s3", "C");
+  shard1.add(&x, std::nullopt, {"b"});
+  shard1.add(&y, std::nullopt, {"b", "nobody-else"});
+  shard2.add(&z, std::nullopt, {"b"});
+  CHECK(shard1.dispatch(*d) == 2);
+  CHECK(shard2.dispatch(*d) == 1);
+  // "a" and "c" have no subscriber anywhere: never built; "b" built once for both shards.
+  CHECK(d->channel_frames->built() == 1);
+  CHECK(x.got == std::vector<std::string>{R"({"t":"event","e":"m","p":[1],"c":"b"})"});
+  CHECK(y.got == x.got);
+  CHECK(z.got == x.got);
+}
+
+TEST_CASE("a bus message's expansion is bounded: frames past the bound are not built, counted",
+          "[envelope][dispatcher]") {
+  Envelope e;
+  std::string err;
+  const std::string big(1000, 'x');
+  REQUIRE(decode(R"({"t":"channel","channels":["a","b","c","d"],"e":"m","p":[")" + big + "\"]}", e,
+                 err) == DecodeResult::kOk);
+  std::atomic<uint64_t> refused{0};
+  ChannelFrames::Bound bound;
+  bound.max_bytes = 2500;  // room for two frames of ~1030 bytes
+  bound.refused = &refused;
+  auto d = Dispatcher::build(std::move(e), bound);
+  IndexShard shard;
+  FakeConn x("s1", "A");
+  shard.add(&x, std::nullopt, {"a", "b", "c", "d"});
+  CHECK(shard.dispatch(*d) == 2);
+  CHECK(d->channel_frames->built() == 2);
+  CHECK(refused.load() == 2);
+  CHECK(x.got.size() == 2);
+  // A second loop asking again neither builds nor counts anything more.
+  CHECK(shard.dispatch(*d) == 2);
+  CHECK(refused.load() == 2);
+}
+
+TEST_CASE("names are de-duplicated in linear time, in order, and capped per message",
+          "[envelope]") {
+  Envelope e;
+  std::string err;
+  DecodeLimits l;
+  l.max_targets = 200000;
+  l.max_bytes = 4 << 20;
+  // The issue's 969 KB message: 120,000 distinct names (quadratic before: 15-19 s).
+  REQUIRE(decode(channel_message(120000), e, err, l) == DecodeResult::kOk);
+  REQUIRE(e.targets.size() == 120000);
+  CHECK(e.targets.front() == "c0");
+  CHECK(e.targets.back() == "c119999");
+
+  REQUIRE(decode(R"({"t":"user","e":"m","users":["b","a","b","c","a"]})", e, err) ==
+          DecodeResult::kOk);
+  CHECK(e.targets == std::vector<std::string>{"b", "a", "c"});
+
+  // Default cap: 1024 names (duplicates count: the cap bounds the work).
+  l = {};
+  CHECK(decode(channel_message(1024), e, err, l) == DecodeResult::kOk);
+  err.clear();
+  CHECK(decode(channel_message(1025), e, err, l) == DecodeResult::kMalformed);
+  CHECK_THAT(err, Catch::Contains("1025") && Catch::Contains("max_bus_targets"));
+  std::string dupes = R"({"t":"user","e":"m","users":[)";
+  for (int i = 0; i < 1025; ++i) dupes += std::string(i ? "," : "") + "\"fred\"";
+  CHECK(decode(dupes + "]}", e, err, l) == DecodeResult::kMalformed);
+}
+
+TEST_CASE("non-finite numbers in a bus message's p are malformed", "[envelope][json]") {
+  Envelope e;
+  std::string err;
+  for (const char* bad : {R"({"t":"all","e":"x","p":[1e999]})",
+                          R"({"t":"all","e":"x","p":[-1e999]})",
+                          R"({"t":"all","e":"x","p":[0e400]})",
+                          R"({"t":"channel","channels":["a"],"e":"x","p":[{"deep":[[1e400]]}]})"}) {
+    INFO(bad);
+    err.clear();
+    CHECK(decode(bad, e, err) == DecodeResult::kMalformed);
+    CHECK_THAT(err, Catch::Contains("not finite"));
+  }
+  // Small or huge but representable numbers are fine (1e-400 underflows to 0).
+  REQUIRE(decode(R"({"t":"all","e":"x","p":[1e308,1e-400,-0.0]})", e, err) == DecodeResult::kOk);
+  CHECK(e.params_json.find("Infinity") == std::string::npos);
+  CHECK(e.params_json.find("NaN") == std::string::npos);
 }
 
 TEST_CASE("client frames escape strings", "[envelope]") {

@@ -84,9 +84,9 @@ struct Server::Impl {
     }
     routing::DecodeLimits limits{settings.limits.max_bus_message_bytes,
                                  settings.limits.json_max_depth, settings.limits.channel_name_bytes,
-                                 settings.limits.user_id_bytes};
+                                 settings.limits.user_id_bytes, settings.limits.max_bus_targets};
     dispatcher = std::make_unique<routing::Dispatcher>(
-        limits, metrics, [this](std::shared_ptr<const routing::Delivery> d) {
+        limits, settings.limits.max_bus_expansion_bytes, metrics, [this](std::shared_ptr<const routing::Delivery> d) {
           for (size_t i = 0; i < loops.size(); ++i) {
             if (!inboxes[i]->push(d)) continue;  // a drain is already on its way
             asio::post(loops[i]->ioc(), [l = loops[i].get(), in = inboxes[i].get(), m = &metrics] {
@@ -152,8 +152,10 @@ struct Server::Impl {
     return 0;
   }
 
-  // Stop accepting, close clients with 1001, wait (bounded) for them, then stop
-  // the plugins (no more deliveries) and the loops.
+  // Close clients with 1001 and wait (bounded) for them; meanwhile keep accepting
+  // and answer every new request 503 (HttpSession), so clients and balancers see
+  // an answer rather than a refused connection. Then stop accepting, stop the
+  // plugins (no more deliveries) and the loops.
   void shutdown() {
     {
       std::lock_guard lock(mu);
@@ -170,7 +172,6 @@ struct Server::Impl {
     if (listener) {
       observe::log_info("server", "shutting down: closing connections with 1001");
       net->shutting_down = true;
-      listener->stop();
       for (auto& l : loops) {
         asio::post(l->ioc(), [loop = l.get()] {
           for (auto* s : loop->shard().connections())
@@ -180,6 +181,7 @@ struct Server::Impl {
       auto deadline = std::chrono::steady_clock::now() + settings.server.shutdown_timeout;
       while (metrics.connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      listener->stop();
     }
     host->stop();
     for (auto& l : loops) l->stop();

@@ -64,6 +64,13 @@ Config& Config::set(std::string_view dotted_key, std::string_view yaml_value) {
   copy->source = impl_->source;
   copy->root = YAML::Clone(impl_->root);
   if (!copy->root[section]) copy->root[section] = YAML::Node(YAML::NodeType::Map);
+  // Subscripting a scalar or a list throws yaml-cpp's bare BadSubscript: name the key.
+  if (!copy->root[section].IsMap()) {
+    if (!copy->root[section].IsNull())
+      throw ConfigError("Config::set(" + std::string(dotted_key) + "): section '" + section +
+                        "' in " + impl_->source + " is not a mapping of keys");
+    copy->root[section] = YAML::Node(YAML::NodeType::Map);
+  }
   copy->root[section][key] = value;
   impl_ = std::move(copy);
   return *this;

@@ -16,7 +16,14 @@ const std::vector<SectionSpec>& core_schema() {
             "Origins allowed to open a WebSocket, e.g. `http://localhost:8080`; `*` allows any. "
             "Same-origin (Origin host equals Host) and requests without Origin are always allowed."},
            {"static_dir", T::SWITCHBOARD_CONFIG_STRING, "", false,
-            "Folder served as static files at `/` (empty: none)."},
+            "Folder served as static files at `/` (empty: none): GET/HEAD of regular files "
+            "inside it only (the canonical path must stay below the canonical folder), "
+            "`index.html` for a path ending in `/`, streamed with ETag, Last-Modified and "
+            "single byte ranges."},
+           {"static_follow_symlinks", T::SWITCHBOARD_CONFIG_BOOL, "false", false,
+            "Serve symlinks below `static_dir` whose target is inside it too; a symlink out "
+            "of it is refused either way. Off: any symlink below the folder is a 404, so a "
+            "link planted in the folder cannot reach other files."},
            {"handshake_timeout", T::SWITCHBOARD_CONFIG_DURATION, "10s", false,
             "Deadline for an HTTP request's headers and the WebSocket upgrade (slowloris guard)."},
            {"idle_timeout", T::SWITCHBOARD_CONFIG_DURATION, "30s", false,
@@ -28,6 +35,12 @@ const std::vector<SectionSpec>& core_schema() {
             "Write coalescing: the shortest time between two write passes of one event loop "
             "while it is busy; events queued meanwhile leave in one write per connection. "
             "An idle loop writes at once. 0: no wait (batches form only under CPU load)."},
+           {"keepalive_requests", T::SWITCHBOARD_CONFIG_INT, "100", false,
+            "HTTP requests answered on one keep-alive connection; the last answer carries "
+            "`Connection: close` (bounds what one connection can take)."},
+           {"keepalive_timeout", T::SWITCHBOARD_CONFIG_DURATION, "5s", false,
+            "How long a keep-alive HTTP connection may sit idle between requests before it is "
+            "closed (the first request has server.handshake_timeout)."},
        }},
       {"session",
        "Sessions: the cookie and the store that keeps userId, channels and data.",
@@ -41,6 +54,14 @@ const std::vector<SectionSpec>& core_schema() {
             "Key for the session routing hash on the bus; every server on one bus needs the "
             "same. Empty: random per process, allowed only with an unshared transport (memory); "
             "a shared one (redis) refuses to start without it."},
+           {"cookie_secure", T::SWITCHBOARD_CONFIG_BOOL, "false", false,
+            "Add `Secure` to the session cookie (set it when clients reach the server over "
+            "HTTPS, e.g. behind a TLS proxy)."},
+           {"cookie_max_age", T::SWITCHBOARD_CONFIG_DURATION, "0s", false,
+            "`Max-Age` of the session cookie; 0: none, the cookie ends with the browser session."},
+           {"claim_ttl", T::SWITCHBOARD_CONFIG_DURATION, "60s", false,
+            "How long the claim token for a new session cookie (sent when a sign-in rotates the "
+            "session id) stays redeemable: long enough for a slow page, short to bound replay."},
        }},
       {"transport",
        "The bus between server processes.",
@@ -70,13 +91,30 @@ const std::vector<SectionSpec>& core_schema() {
            {"rpc_per_second", T::SWITCHBOARD_CONFIG_INT, "100", false,
             "RPC calls per second per connection (token bucket, burst of one second)."},
            {"max_connections", T::SWITCHBOARD_CONFIG_INT, "10000", false,
-            "Open WebSocket connections per process (503 beyond)."},
+            "Open TCP connections per process, plain HTTP and WebSocket alike (503 beyond)."},
            {"max_connections_per_ip", T::SWITCHBOARD_CONFIG_INT, "1000", false,
-            "Open WebSocket connections per client IP (503 beyond)."},
+            "Open TCP connections per client IP, plain HTTP and WebSocket alike (503 beyond)."},
            {"json_max_depth", T::SWITCHBOARD_CONFIG_INT, "32", false,
             "Deepest JSON nesting accepted from clients and the bus."},
            {"max_bus_message_bytes", T::SWITCHBOARD_CONFIG_INT, "1048576", false,
             "Largest message taken from the bus; larger ones are counted and dropped."},
+           {"max_bus_targets", T::SWITCHBOARD_CONFIG_INT, "1024", false,
+            "Most channels or users one bus message may name; a message from the bus naming "
+            "more is counted as malformed and dropped, an app publish naming more is refused."},
+           {"max_bus_expansion_bytes", T::SWITCHBOARD_CONFIG_INT, "16777216", false,
+            "Most bytes of client frames one bus message may be turned into (one frame per "
+            "channel with local subscribers); frames past it are not built, and are counted."},
+           {"new_sessions_per_ip", T::SWITCHBOARD_CONFIG_INT, "120", false,
+            "Session records one client IP may create per minute (burst of one minute's worth; "
+            "429 beyond). Records are created on a WebSocket upgrade without a known session."},
+           {"new_sessions_per_second", T::SWITCHBOARD_CONFIG_INT, "200", false,
+            "Session records this process creates per second from all clients (burst of 10 "
+            "seconds' worth; 429 beyond)."},
+           {"session_channel_bytes", T::SWITCHBOARD_CONFIG_INT, "65536", false,
+            "Sum of the channel-name bytes of one session (`limit_exceeded`); with the user id "
+            "it bounds the session announcement, which must fit max_bus_message_bytes."},
+           {"session_data_bytes", T::SWITCHBOARD_CONFIG_INT, "65536", false,
+            "Sum of the key and JSON value bytes of one session's data (`limit_exceeded`)."},
        }},
       {"log",
        "Logging to stderr.",

@@ -21,16 +21,22 @@ struct Settings {
     int threads = 0;  // resolved: >= 1
     std::vector<std::string> allowed_origins;
     std::string static_dir;
+    bool static_follow_symlinks = false;
     Millis handshake_timeout{10000};
     Millis idle_timeout{30000};
     Millis shutdown_timeout{5000};
     Millis write_interval{0};
+    uint32_t keepalive_requests = 100;  // HTTP requests per connection
+    Millis keepalive_timeout{5000};     // idle time between HTTP requests
   } server;
   struct Session {
     std::string store;
     std::string cookie;
     Millis ttl{7LL * 24 * 3600 * 1000};
     std::string secret;  // empty: random per process
+    bool cookie_secure = false;  // add Secure to the cookie
+    Millis cookie_max_age{0};    // 0: a browser-session cookie (no Max-Age)
+    Millis claim_ttl{60000};     // how long a rotation's claim token is redeemable
   } session;
   struct Transport {
     std::string use;
@@ -49,6 +55,12 @@ struct Settings {
     uint32_t max_connections_per_ip = 1000;
     uint32_t json_max_depth = 32;
     uint64_t max_bus_message_bytes = 1048576;
+    uint32_t max_bus_targets = 1024;                // channels/users named by one bus message
+    uint64_t max_bus_expansion_bytes = 16777216;    // client-frame bytes one bus message may become
+    uint32_t new_sessions_per_ip = 120;       // session records per client IP per minute
+    uint32_t new_sessions_per_second = 200;   // session records per second, whole process
+    uint32_t session_channel_bytes = 65536;   // sum of a session's channel-name bytes
+    uint32_t session_data_bytes = 65536;      // sum of a session's data keys + values
   } limits;
   std::string log_level = "info";
 

@@ -1,5 +1,6 @@
 #include "config/validate.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -39,6 +40,19 @@ std::string expand_env(const std::string& s) {
   throw ConfigError(source + ": key '" + where + "': " + what);
 }
 
+// The text of a mapping key. YAML allows a list or a mapping as a key ("? [a]: 1",
+// "{[a]: 1}"); as<std::string>() would throw a bare "yaml-cpp: bad conversion",
+// so such keys are refused here with the file and the enclosing section named.
+std::string key_text(const YAML::Node& key, const std::string& source, const std::string& in) {
+  if (key.IsNull()) return "null";  // "~: 1" / "null: 1": reported as the unknown key 'null'
+  if (!key.IsScalar())
+    throw ConfigError(source + ": " +
+                      (in.empty() ? std::string("a top-level key") : "a key in '" + in + "'") +
+                      " is a YAML " + (key.IsSequence() ? "list" : "mapping") +
+                      ", expected a plain name");
+  return key.Scalar();
+}
+
 Value check_value(const KeySpec& spec, const YAML::Node& node, const std::string& source,
                   const std::string& where) {
   Value v;
@@ -76,8 +90,11 @@ Value check_value(const KeySpec& spec, const YAML::Node& node, const std::string
       break;
     case SWITCHBOARD_CONFIG_DURATION: {
       long long ms = 0;
-      if (!parse_duration(text, ms))
-        fail(source, where, "expected a duration such as 500ms, 30s, 5m, 2h, 7d; got '" + text + "'");
+      bool too_large = false;
+      if (!parse_duration(text, ms, &too_large))
+        fail(source, where,
+             too_large ? "duration '" + text + "' is too large (at most 36500d, 100 years)"
+                       : "expected a duration such as 500ms, 30s, 5m, 2h, 7d; got '" + text + "'");
       v.scalar = std::to_string(ms);
       break;
     }
@@ -92,7 +109,7 @@ SectionValues check_section(const SectionSpec& spec, const YAML::Node& node,
     fail(source, spec.name, "expected a mapping of keys");
   if (node && node.IsMap()) {
     for (const auto& kv : node) {
-      std::string key = kv.first.as<std::string>();
+      std::string key = key_text(kv.first, source, spec.name);
       bool known = false;
       for (const auto& k : spec.keys) known = known || k.key == key;
       if (!known) throw ConfigError(source + ": unknown key '" + spec.name + "." + key + "'");
@@ -117,8 +134,16 @@ SectionValues check_section(const SectionSpec& spec, const YAML::Node& node,
       throw ConfigError(source + ": missing required key '" + where + "'");
     } else {
       // Scalar defaults are literal text ("ss:" must not become a mapping).
-      YAML::Node def = k.type == SWITCHBOARD_CONFIG_STRING_LIST ? YAML::Load(k.default_value)
-                                                                : YAML::Node(k.default_value);
+      YAML::Node def(k.default_value);
+      if (k.type == SWITCHBOARD_CONFIG_STRING_LIST) {
+        // A plugin's declared default is YAML text too: a typo there must not
+        // escape as a bare yaml-cpp exception.
+        try {
+          def = YAML::Load(k.default_value);
+        } catch (const YAML::Exception& e) {
+          fail("<built-in default>", where, std::string("not a valid YAML list: ") + e.what());
+        }
+      }
       out[k.key] = check_value(k, def, "<built-in default>", where);
     }
   }
@@ -165,19 +190,33 @@ std::string env_name(const std::string& section, const std::string& key) {
   return env;
 }
 
-bool parse_duration(const std::string& text, long long& ms) {
+bool parse_duration(const std::string& text, long long& ms, bool* too_large) {
+  if (too_large) *too_large = false;
+  // Digits are accumulated with a cap instead of stoll: any count above the
+  // maximum is too large whatever the unit, and the cap keeps n * unit below
+  // LLONG_MAX (999999999999d used to overflow, 213503982335d to wrap to hours).
   size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0 || i > 12) return false;
-  long long n = std::stoll(text.substr(0, i));
+  long long n = 0;
+  bool over = false;
+  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+    if (!over) n = n * 10 + (text[i] - '0');
+    over = over || n > kMaxDurationMs;
+  }
+  if (i == 0) return false;
   std::string unit = text.substr(i);
-  if (unit == "ms") ms = n;
-  else if (unit == "s") ms = n * 1000;
-  else if (unit == "m") ms = n * 60000;
-  else if (unit == "h") ms = n * 3600000;
-  else if (unit == "d") ms = n * 86400000;
-  else if (unit.empty() && n == 0) ms = 0;
+  long long per = 0;
+  if (unit == "ms") per = 1;
+  else if (unit == "s") per = 1000;
+  else if (unit == "m") per = 60000;
+  else if (unit == "h") per = 3600000;
+  else if (unit == "d") per = 86400000;
+  else if (unit.empty() && n == 0 && !over) per = 1;
   else return false;
+  if (over || n > kMaxDurationMs / per) {
+    if (too_large) *too_large = true;
+    return false;
+  }
+  ms = n * per;
   return true;
 }
 
@@ -192,7 +231,7 @@ PluginChoice plugin_choice(const Config& config) {
     if (std::string(name) == "plugins") c.dir = values.at("dir").scalar;
   }
   for (const auto& kv : raw.root) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_text(kv.first, raw.source, "");
     if (!find_section(core_schema(), key)) c.other_sections.push_back(key);
   }
   return c;
@@ -202,7 +241,7 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   const auto& raw = config.impl();
   const std::string& src = raw.source;
   for (const auto& kv : raw.root) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_text(kv.first, src, "");
     if (!find_section(core_schema(), key) && !find_section(plugin_sections, key))
       throw ConfigError(src + ": unknown key '" + key +
                         "' (not a core section and no loaded plugin has that name)");
@@ -225,12 +264,17 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   }
   st.server.allowed_origins = sv.at("allowed_origins").list;
   st.server.static_dir = sv.at("static_dir").scalar;
+  st.server.static_follow_symlinks = sv.at("static_follow_symlinks").scalar == "true";
   st.server.handshake_timeout = Millis(std::stoll(sv.at("handshake_timeout").scalar));
   st.server.idle_timeout = Millis(std::stoll(sv.at("idle_timeout").scalar));
   st.server.shutdown_timeout = Millis(std::stoll(sv.at("shutdown_timeout").scalar));
   st.server.write_interval = Millis(std::stoll(sv.at("write_interval").scalar));
   if (st.server.write_interval > Millis(1000))
     fail(src, "server.write_interval", "must be at most 1s");
+  st.server.keepalive_requests = as_u32(sv, "keepalive_requests", src, "server", 1);
+  st.server.keepalive_timeout = Millis(std::stoll(sv.at("keepalive_timeout").scalar));
+  if (st.server.keepalive_timeout.count() < 1)
+    fail(src, "server.keepalive_timeout", "must be at least 1ms");
 
   auto& se = v["session"];
   st.session.store = se.at("store").scalar;
@@ -241,6 +285,13 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   st.session.ttl = Millis(std::stoll(se.at("ttl").scalar));
   if (st.session.ttl.count() < 1000) fail(src, "session.ttl", "must be at least 1s");
   st.session.secret = se.at("secret").scalar;
+  st.session.cookie_secure = se.at("cookie_secure").scalar == "true";
+  st.session.cookie_max_age = Millis(std::stoll(se.at("cookie_max_age").scalar));
+  if (st.session.cookie_max_age.count() % 1000 != 0)
+    fail(src, "session.cookie_max_age", "must be whole seconds (Max-Age counts seconds)");
+  st.session.claim_ttl = Millis(std::stoll(se.at("claim_ttl").scalar));
+  if (st.session.claim_ttl.count() < 1 || st.session.claim_ttl.count() > 3600 * 1000)
+    fail(src, "session.claim_ttl", "must be between 1ms and 1h");
   st.transport.use = v["transport"].at("use").scalar;
   st.plugins.dir = v["plugins"].at("dir").scalar;
 
@@ -257,6 +308,35 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   st.limits.max_connections_per_ip = as_u32(li, "max_connections_per_ip", src, l, 1);
   st.limits.json_max_depth = as_u32(li, "json_max_depth", src, l, 2);
   st.limits.max_bus_message_bytes = as_u64(li, "max_bus_message_bytes");
+  st.limits.max_bus_targets = as_u32(li, "max_bus_targets", src, l, 1);
+  st.limits.max_bus_expansion_bytes = as_u64(li, "max_bus_expansion_bytes");
+  if (st.limits.max_bus_expansion_bytes < 4096)
+    fail(src, "limits.max_bus_expansion_bytes", "must be at least 4096");
+  st.limits.new_sessions_per_ip = as_u32(li, "new_sessions_per_ip", src, l, 1);
+  st.limits.new_sessions_per_second = as_u32(li, "new_sessions_per_second", src, l, 1);
+  st.limits.session_channel_bytes = as_u32(li, "session_channel_bytes", src, l, 1);
+  st.limits.session_data_bytes = as_u32(li, "session_data_bytes", src, l, 1);
+  {
+    // A session change is announced on the bus as one _session message with the
+    // user id and every channel name; if the largest possible one does not fit
+    // max_bus_message_bytes, the last subscribes of a full session would time out
+    // (transport_unavailable) and its other connections keep stale channels.
+    // Worst case: 6 bytes per name byte (a control character is a 6-byte JSON
+    // escape), 3 per name ("",), the user id likewise, plus the envelope's fixed
+    // fields.
+    constexpr uint64_t kEnvelopeBytes = 512;
+    const auto& lim = st.limits;
+    uint64_t names = std::min<uint64_t>(lim.session_channel_bytes,
+                                        uint64_t(lim.channels_per_session) * lim.channel_name_bytes);
+    uint64_t worst = 6 * names + 3 * uint64_t(lim.channels_per_session) +
+                     6 * uint64_t(lim.user_id_bytes) + kEnvelopeBytes;
+    if (worst > lim.max_bus_message_bytes)
+      throw ConfigError(src + ": a full session's announcement can reach " +
+                        std::to_string(worst) + " bytes, over limits.max_bus_message_bytes (" +
+                        std::to_string(lim.max_bus_message_bytes) +
+                        "): lower limits.session_channel_bytes, limits.channels_per_session or "
+                        "limits.user_id_bytes, or raise limits.max_bus_message_bytes");
+  }
   st.log_level = v["log"].at("level").scalar;
   if (st.log_level != "debug" && st.log_level != "info" && st.log_level != "warn" &&
       st.log_level != "error")

@@ -31,7 +31,12 @@ PluginChoice plugin_choice(const Config& config);
 // (one per loaded plugin).
 Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_sections);
 
-// Parses "250ms" / "30s" / "5m" / "2h" / "7d" (or "0") into milliseconds; false on error.
-bool parse_duration(const std::string& text, long long& ms);
+// The longest duration a key accepts: 100 years (36500d), far above any sane
+// timeout yet far below where milliseconds overflow a long long.
+constexpr long long kMaxDurationMs = 36500LL * 86400000;
+
+// Parses "250ms" / "30s" / "5m" / "2h" / "7d" (or "0") into milliseconds; false on
+// error, with *too_large set when the text is well-formed but above kMaxDurationMs.
+bool parse_duration(const std::string& text, long long& ms, bool* too_large = nullptr);
 
 }  // namespace switchboard::config

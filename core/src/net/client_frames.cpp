@@ -5,20 +5,29 @@
 namespace switchboard::net {
 namespace json = boost::json;
 
-std::string event_frame(std::string_view event, std::string_view params_json,
-                        const std::string* channel) {
+std::string event_frame_head(std::string_view event, std::string_view params_json) {
   std::string e = json::serialize(json::string_view(event.data(), event.size()));
   std::string out;
-  out.reserve(32 + e.size() + params_json.size() + (channel ? channel->size() + 8 : 0));
+  out.reserve(24 + e.size() + params_json.size());
   out += R"({"t":"event","e":)";
   out += e;
   out += R"(,"p":)";
   out += params_json;
-  if (channel) {
-    out += R"(,"c":)";
-    out += json::serialize(json::string_view(channel->data(), channel->size()));
-  }
+  return out;
+}
+
+std::string channel_frame_tail(std::string_view channel) {
+  std::string out = R"(,"c":)";
+  out += json::serialize(json::string_view(channel.data(), channel.size()));
   out += '}';
+  return out;
+}
+
+std::string event_frame(std::string_view event, std::string_view params_json,
+                        const std::string* channel) {
+  std::string out = event_frame_head(event, params_json);
+  if (channel) out += channel_frame_tail(*channel);
+  else out += '}';
   return out;
 }
 

@@ -1,5 +1,8 @@
-// Caps on open WebSocket connections, in total and per client IP. acquire() is
-// called once per upgrade (not on the delivery path), so one mutex is fine.
+// Caps on open TCP connections, in total and per client IP. Every accepted
+// connection takes a ticket first thing (plain HTTP keep-alive connections
+// included, issue 9): the same ticket moves to the WebSocket on upgrade, so a
+// connection counts once for its whole life. acquire() runs once per accepted
+// connection (not on the delivery path), so one mutex is fine.
 #pragma once
 
 #include <memory>

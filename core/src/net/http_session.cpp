@@ -1,16 +1,29 @@
 #include "net/http_session.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "net/static_files.hpp"
 #include "net/ws_connection.hpp"
+#include "net/ws_handshake.hpp"
 #include "session/ids.hpp"
 
 namespace switchboard::net {
 
 namespace {
 constexpr size_t kMaxRequestBody = 16 * 1024;  // we take no uploads; bounds memory
+// Request line + headers. Beast's default is also 8 KiB; set here so the 431
+// answer and docs/operations.md cannot drift from it.
+constexpr uint32_t kMaxRequestHeader = 8 * 1024;
+// The first read of a keep-alive connection's next request (more follows as needed).
+constexpr size_t kFirstReadBytes = 4096;
+// After a closing answer, input is drained this long (at most the handshake
+// timeout) and this much before the socket is closed.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr size_t kLingerBytes = 64 * 1024;
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
@@ -24,11 +37,41 @@ HttpSession::HttpSession(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp:
   peer_ip_ = ec ? "?" : ep.address().to_string();
 }
 
-void HttpSession::run() { do_read(); }
+void HttpSession::run() {
+  // Every accepted connection holds a slot from here on, plain HTTP too: idle
+  // keep-alive connections must not exhaust file descriptors past the caps.
+  std::string why;
+  ticket_ = ctx_.limiter->acquire(peer_ip_, why);
+  if (!ticket_) {
+    observe::bump(ctx_.metrics.connections_refused);
+    return reject(http::status::service_unavailable, why);
+  }
+  do_read();
+}
 
 void HttpSession::do_read() {
   parser_.emplace();
+  parser_->header_limit(kMaxRequestHeader);
   parser_->body_limit(kMaxRequestBody);
+  if (requests_ > 0 && buffer_.size() == 0) {
+    // Between two requests the idle limit applies; once bytes arrive the request
+    // gets the handshake timeout like the first one.
+    stream_.expires_after(ctx_.settings.server.keepalive_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            beast::bind_front_handler(&HttpSession::on_first_bytes,
+                                                      shared_from_this()));
+    return;
+  }
+  read_request();
+}
+
+void HttpSession::on_first_bytes(beast::error_code ec, std::size_t n) {
+  if (ec) return;  // idle past keepalive_timeout, or the client closed: close
+  buffer_.commit(n);
+  read_request();
+}
+
+void HttpSession::read_request() {
   stream_.expires_after(ctx_.settings.server.handshake_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
@@ -36,15 +79,58 @@ void HttpSession::do_read() {
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
-    // Timeout, EOF or a malformed request: drop the connection.
-    if (ec != http::error::end_of_stream && ec != beast::error::timeout && parser_ &&
-        parser_->got_some()) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-    }
-    return;
+    // EOF between requests, a timeout (slow headers) or a socket error: nobody to
+    // answer, close. A malformed request gets its status, then the connection
+    // closes (what follows it cannot be trusted to start a request).
+    if (ec.category() != http::make_error_code(http::error::end_of_stream).category() ||
+        ec == http::error::end_of_stream)
+      return;
+    if (ec == http::error::header_limit)
+      return reject(http::status::request_header_fields_too_large,
+                    "request line and headers are limited to " +
+                        std::to_string(kMaxRequestHeader / 1024) + " KiB");
+    if (ec == http::error::body_limit)
+      return reject(http::status::payload_too_large,
+                    "request bodies are limited to " + std::to_string(kMaxRequestBody / 1024) +
+                        " KiB");
+    if (ec == http::error::partial_message)
+      return reject(http::status::bad_request, "incomplete request");
+    // Beast refuses a bad request line or version, bad header names or values
+    // (NUL and other control characters, LF without CR), bad chunks, Content-Length
+    // together with Transfer-Encoding and conflicting Content-Lengths.
+    return reject(http::status::bad_request, "malformed request: " + ec.message());
+  }
+  ++requests_;
+  const auto& req = parser_->get();
+  // Beast lets these through; both make the body's end (and so where the next
+  // request starts) ambiguous to a proxy in front (request smuggling, RFC 9112 6.3).
+  if (req.find(http::field::transfer_encoding) != req.end() && !parser_->chunked())
+    return reject(http::status::bad_request,
+                  "malformed request: Transfer-Encoding must end with chunked");
+  if (req.version() >= 11 && req.find(http::field::host) == req.end())
+    return reject(http::status::bad_request, "malformed request: HTTP/1.1 without Host");
+  if (ctx_.shutting_down) {
+    // Still accepting while the graceful phase lasts: every request is answered
+    // (docs/operations.md "Shutdown") instead of refused at the TCP level.
+    if (beast::websocket::is_upgrade(req)) observe::bump(ctx_.metrics.connections_refused);
+    return reject(http::status::service_unavailable, "server shutting down");
   }
   handle(parser_->release());
+}
+
+void HttpSession::reject(http::status status, std::string why) {
+  http::response<http::string_body> res{status, 11};
+  res.set(http::field::server, "switchboard");
+  res.set(http::field::content_type, "text/plain");
+  res.body() = std::move(why) + "\n";
+  res.prepare_payload();
+  respond(std::move(res), false);
+}
+
+std::string HttpSession::take_buffered() {
+  std::string bytes = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  return bytes;
 }
 
 http::response<http::string_body> HttpSession::make(http::status status, const Request& req,
@@ -91,29 +177,70 @@ void HttpSession::handle(Request req) {
                         "text/plain; version=0.0.4; charset=utf-8"),
                    req.keep_alive());
 
-  std::optional<http::response<http::string_body>> res;
-  if (path == "/switchboard.js") {
-    res = make(http::status::ok, req, std::string(ctx_.client_js), "text/javascript; charset=utf-8");
-    res->set(http::field::cache_control, "no-cache");
-  } else if (auto file = read_static(ctx_.settings.server.static_dir, req.target())) {
-    res = make(http::status::ok, req, std::move(file->body), file->content_type);
-    res->set(http::field::cache_control, "no-cache");
-  } else {
-    return respond(make(http::status::not_found, req, "not found\n", "text/plain"), req.keep_alive());
+  if (path == "/switchboard/session") {
+    // Redeems a claim token after a session-id rotation (docs/protocol.md
+    // "Session id rotation"): the HttpOnly cookie can only be set by a response.
+    std::string_view target = req.target(), token;
+    for (auto q = target.find('?'); q != std::string_view::npos;) {
+      std::string_view rest = target.substr(q + 1);
+      auto amp = rest.find('&');
+      std::string_view param = rest.substr(0, amp);
+      if (param.substr(0, 6) == "claim=") token = param.substr(6);
+      q = amp == std::string_view::npos ? amp : q + 1 + amp;
+    }
+    auto answer = ctx_.sessions.redeem_claim(
+        token, session::cookie_value(req[http::field::cookie], ctx_.settings.session.cookie));
+    auto res = make(static_cast<http::status>(answer.status), req, answer.message, "text/plain");
+    res.set(http::field::cache_control, "no-store");
+    if (!answer.set_cookie.empty()) res.set(http::field::set_cookie, answer.set_cookie);
+    return respond(std::move(res), req.keep_alive());
   }
-  // Pages get the session cookie (issued when absent or unknown), so every tab of
-  // a browser shares one session from the first request on.
-  auto cookie = session::cookie_value(req[http::field::cookie], ctx_.settings.session.cookie);
-  bool keep = req.keep_alive();
-  auto shared_res = std::make_shared<http::response<http::string_body>>(std::move(*res));
-  ctx_.sessions.open(cookie, [self = shared_from_this(), shared_res, keep](Status s,
-                                                                          session::OpenedSession o) {
-    boost::asio::post(self->loop_.ioc(), [self, shared_res, keep, s, o = std::move(o)] {
-      if (s.is_ok() && o.issued)
-        shared_res->set(http::field::set_cookie, self->ctx_.sessions.set_cookie_header(o.id));
-      self->respond(std::move(*shared_res), keep);
-    });
+
+  // Pages get the session cookie (a fresh signed id when none valid was sent), so
+  // every tab of a browser shares one session from the first request on. No
+  // store record is made here: the first WebSocket upgrade creates it.
+  if (path == "/switchboard.js") {
+    auto res = make(http::status::ok, req, std::string(ctx_.client_js), "text/javascript; charset=utf-8");
+    res.set(http::field::cache_control, "no-cache");
+    if (auto set_cookie = page_cookie(req)) res.set(http::field::set_cookie, *set_cookie);
+    return respond(std::move(res), req.keep_alive());
+  }
+  const auto& server = ctx_.settings.server;
+  auto file = open_static(server.static_dir, req.target(), server.static_follow_symlinks);
+  if (!file)
+    return respond(make(http::status::not_found, req, "not found\n", "text/plain"), req.keep_alive());
+  auto res = static_response(req, std::move(*file));
+  if (auto set_cookie = page_cookie(req)) res.set(http::field::set_cookie, *set_cookie);
+  send_file(std::move(res), req.keep_alive());
+}
+
+struct HttpSession::FileWrite {
+  explicit FileWrite(FileResponse r) : res(std::move(r)) {}
+  FileResponse res;
+  http::response_serializer<FileBody> sr{res};
+};
+
+void HttpSession::send_file(FileResponse res, bool keep_alive) {
+  keep_alive = keep_alive_after(keep_alive);
+  res.keep_alive(keep_alive);
+  write_file(std::make_shared<FileWrite>(std::move(res)), keep_alive);
+}
+
+void HttpSession::write_file(std::shared_ptr<FileWrite> w, bool keep_alive) {
+  // A deadline per write, not per response: a large download goes on as long as
+  // the client keeps taking bytes, and one that stalls is dropped.
+  stream_.expires_after(ctx_.settings.server.handshake_timeout);
+  auto& sr = w->sr;
+  http::async_write_some(stream_, sr, [self = shared_from_this(), w = std::move(w), keep_alive](
+                                          beast::error_code ec, std::size_t) mutable {
+    if (!ec && !w->sr.is_done()) return self->write_file(std::move(w), keep_alive);
+    self->after_write(ec, keep_alive);
   });
+}
+
+std::optional<std::string> HttpSession::page_cookie(const Request& req) const {
+  return ctx_.sessions.page_cookie(
+      session::cookie_value(req[http::field::cookie], ctx_.settings.session.cookie));
 }
 
 void HttpSession::upgrade(Request req) {
@@ -124,44 +251,89 @@ void HttpSession::upgrade(Request req) {
   if (ctx_.shutting_down) return refuse(http::status::service_unavailable, "server shutting down");
   if (!origin_allowed(req))
     return refuse(http::status::forbidden, "origin not allowed: " + std::string(req[http::field::origin]));
-  std::string why;
-  auto ticket = ctx_.limiter->acquire(peer_ip_, why);
-  if (!ticket) return refuse(http::status::service_unavailable, why);
+  if (auto bad = check_upgrade_request(req)) {
+    // Refused before a session record is made for it.
+    observe::bump(ctx_.metrics.connections_refused);
+    auto res = make(bad.bad_version ? http::status::upgrade_required : http::status::bad_request,
+                    req, std::string(bad.why) + "\n", "text/plain");
+    if (bad.bad_version) res.set(http::field::sec_websocket_version, "13");
+    return respond(std::move(res), false);
+  }
+  // The slot taken when the connection was accepted moves to the WebSocket.
+  auto ticket = std::move(ticket_);
 
   auto cookie = session::cookie_value(req[http::field::cookie], ctx_.settings.session.cookie);
   auto shared_req = std::make_shared<Request>(std::move(req));
-  ctx_.sessions.open(cookie, [self = shared_from_this(), shared_req, ticket](Status s,
-                                                                            session::OpenedSession o) {
+  ctx_.sessions.open(cookie, peer_ip_, [self = shared_from_this(), shared_req, ticket](
+                                          Status s, session::OpenedSession o) {
     boost::asio::post(self->loop_.ioc(), [self, shared_req, ticket, s, o = std::move(o)]() mutable {
       if (!s.is_ok()) {
-        observe::bump(self->ctx_.metrics.connections_refused);
+        auto& m = self->ctx_.metrics;
+        observe::bump(m.connections_refused);
+        if (s.code() == StatusCode::kLimit) {
+          // A creation cap (429, retry later) or a full store (503).
+          observe::bump(m.sessions_refused);
+          auto res = self->make(o.retry_after_s ? http::status::too_many_requests
+                                                : http::status::service_unavailable,
+                                *shared_req, "cannot create a session: " + s.message() + "\n",
+                                "text/plain");
+          if (o.retry_after_s) res.set(http::field::retry_after, std::to_string(o.retry_after_s));
+          return self->respond(std::move(res), false);
+        }
         return self->respond(self->make(http::status::service_unavailable, *shared_req,
                                         "session store unavailable: " + s.message() + "\n",
                                         "text/plain"),
                              false);
       }
+      if (o.created) observe::bump(self->ctx_.metrics.sessions_created);
       auto conn = std::make_shared<WsConnection>(self->ctx_, self->loop_, self->stream_.release_socket(),
                                                  ticket, std::move(o));
-      conn->start(std::move(*shared_req));
+      // Bytes read past the upgrade request (a first frame sent in the same TCP
+      // write) go with the socket.
+      conn->start(std::move(*shared_req), self->take_buffered());
     });
   });
 }
 
 void HttpSession::respond(http::response<http::string_body> res, bool keep_alive) {
+  keep_alive = keep_alive_after(keep_alive);
   auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-  sp->keep_alive(keep_alive);
+  sp->keep_alive(keep_alive);  // the last answer says Connection: close
   stream_.expires_after(ctx_.settings.server.handshake_timeout);
   http::async_write(stream_, *sp,
                     [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
-                      if (ec) return;
-                      if (!keep_alive || self->ctx_.shutting_down) {
-                        beast::error_code ignored;
-                        self->stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send,
-                                                        ignored);
-                        return;
-                      }
-                      self->do_read();
+                      self->after_write(ec, keep_alive);
                     });
+}
+
+bool HttpSession::keep_alive_after(bool wanted) const {
+  return wanted && !ctx_.shutting_down && requests_ < ctx_.settings.server.keepalive_requests;
+}
+
+void HttpSession::after_write(beast::error_code ec, bool keep_alive) {
+  if (ec) return;
+  if (!keep_alive) return linger_close();
+  do_read();
+}
+
+void HttpSession::linger_close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  buffer_.clear();
+  stream_.expires_after(std::min<std::chrono::milliseconds>(
+      kLingerTime, ctx_.settings.server.handshake_timeout));
+  drain(kLingerBytes);
+}
+
+void HttpSession::drain(size_t budget) {
+  // Reads into the buffer's spare space without committing: nothing is kept.
+  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                          [self = shared_from_this(), budget](beast::error_code ec, std::size_t n) {
+                            // EOF (the usual end), the deadline or the budget: the
+                            // last reference goes and the socket closes.
+                            if (ec || n >= budget) return;
+                            self->drain(budget - n);
+                          });
 }
 
 }  // namespace switchboard::net

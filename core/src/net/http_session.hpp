@@ -12,6 +12,7 @@
 
 #include "net/event_loop.hpp"
 #include "net/net_context.hpp"
+#include "net/static_files.hpp"
 
 namespace switchboard::net {
 
@@ -21,18 +22,46 @@ namespace http = beast::http;
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp::socket&& socket);
+  // Takes a connection slot (ConnectionLimiter) first: over a cap the client
+  // gets 503 and the connection closes.
   void run();
 
  private:
   using Request = http::request<http::string_body>;
   void do_read();
+  void on_first_bytes(beast::error_code ec, std::size_t n);
+  void read_request();
   void on_read(beast::error_code ec, std::size_t);
+  // A request that cannot be served (malformed, over a limit, shutting down):
+  // the status with a one-line reason, then the connection closes.
+  void reject(http::status status, std::string why);
+  // Whether the connection may take another request after the current answer:
+  // the client wants it, the server is not shutting down and
+  // server.keepalive_requests is not used up.
+  bool keep_alive_after(bool wanted) const;
+  // After an answer was written: read the next request, or close.
+  void after_write(beast::error_code ec, bool keep_alive);
+  // Half-closes, then reads and discards (bounded in time) until the client
+  // closes: closing with unread input would reset the connection and could
+  // destroy the answer before the client reads it.
+  void linger_close();
+  void drain(size_t budget);
+  // The bytes read past the current request (an upgrade's first frames).
+  std::string take_buffered();
   void handle(Request req);
   void upgrade(Request req);
   void respond(http::response<http::string_body> res, bool keep_alive);
+  // Streams a static file's response (FileBody: one chunk in memory at a time).
+  struct FileWrite;
+  void send_file(FileResponse res, bool keep_alive);
+  void write_file(std::shared_ptr<FileWrite> w, bool keep_alive);
   http::response<http::string_body> make(http::status status, const Request& req,
                                          std::string body, std::string_view type);
   bool origin_allowed(const Request& req) const;
+  // The Set-Cookie value a page or /switchboard.js response carries: a fresh
+  // signed session id when the request has no valid one (no store call, so it
+  // fits any response type); nullopt otherwise.
+  std::optional<std::string> page_cookie(const Request& req) const;
 
   NetContext& ctx_;
   EventLoop& loop_;
@@ -40,6 +69,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_ip_;
+  std::shared_ptr<ConnectionLimiter::Ticket> ticket_;  // this connection's slot
+  uint32_t requests_ = 0;                              // requests read so far
 };
 
 }  // namespace switchboard::net

@@ -2,11 +2,12 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/rfc7230.hpp>
 #include <boost/json.hpp>
 
 #include "net/client_frames.hpp"
 #include "observe/log.hpp"
+#include "routing/finite_numbers.hpp"
+#include "rpc/rpc_frame.hpp"
 #include "session/ids.hpp"
 
 namespace switchboard::net {
@@ -32,9 +33,6 @@ std::chrono::milliseconds sweep_period(const config::Settings& s) {
   return std::max<std::chrono::milliseconds>(p, std::chrono::seconds(1));
 }
 
-bool has_token(boost::beast::string_view list, boost::beast::string_view token) {
-  return http::token_list{list}.exists(token);
-}
 }  // namespace
 
 WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, asio::ip::tcp::socket&& socket,
@@ -56,59 +54,28 @@ WsConnection::~WsConnection() {
   if (linked_) loop_.detach(this);
 }
 
-void WsConnection::start(http::request<http::string_body> req) {
+void WsConnection::start(http::request<http::string_body> req, std::string early) {
   stamp_ = Clock::now();
   loop_.attach(this, sweep_period(ctx_.settings));
-  // The checks Beast's accept makes (HttpSession already saw GET, HTTP/1.1,
-  // Connection: upgrade and Upgrade: websocket).
-  const char* bad = nullptr;
-  bool bad_version = false;
-  auto key = req[http::field::sec_websocket_key];
-  if (req.version() != 11) bad = "bad HTTP version";
-  else if (req.method() != http::verb::get) bad = "bad method";
-  else if (req.find(http::field::host) == req.end()) bad = "no Host";
-  else if (!has_token(req[http::field::connection], "upgrade")) bad = "no Connection: upgrade";
-  else if (!has_token(req[http::field::upgrade], "websocket")) bad = "no Upgrade: websocket";
-  else if (req.find(http::field::sec_websocket_key) == req.end()) bad = "no Sec-WebSocket-Key";
-  else if (key.empty() || key.size() > 24) bad = "bad Sec-WebSocket-Key";
-  else if (req.find(http::field::sec_websocket_version) == req.end()) bad = "no Sec-WebSocket-Version";
-  else if (req[http::field::sec_websocket_version] != "13") {
-    bad = "bad Sec-WebSocket-Version";
-    bad_version = true;
-  }
-
+  // HttpSession checked the request (check_upgrade_request) before the session
+  // was opened.
   std::string& out = batch_;  // nothing else is written before the upgrade
-  if (bad) {
-    std::string body = std::string(bad) + "\n";
-    out = bad_version ? "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
-                      : "HTTP/1.1 400 Bad Request\r\n";
-    out += "Server: switchboard\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ";
-    out += std::to_string(body.size());
-    out += "\r\n\r\n";
-    out += body;
-  } else {
-    out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Accept: ";
-    out += ws::accept_key(key);
-    out += "\r\nServer: switchboard\r\n";
-    if (opened_->issued) {
-      out += "Set-Cookie: ";
-      out += ctx_.sessions.set_cookie_header(opened_->id);
-      out += "\r\n";
-    }
+  out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: ";
+  out += ws::accept_key(req[http::field::sec_websocket_key]);
+  out += "\r\nServer: switchboard\r\n";
+  if (opened_->issued) {
+    out += "Set-Cookie: ";
+    out += ctx_.sessions.set_cookie_header(opened_->id);
     out += "\r\n";
   }
+  out += "\r\n";
+  backlog_ = std::move(early);  // read_backlog() takes it after the upgrade
   writing_ = true;
   asio::async_write(socket_, asio::buffer(out),
-                    [self = shared_from_this(), ok = bad == nullptr](error_code ec, std::size_t) {
+                    [self = shared_from_this()](error_code ec, std::size_t) {
                       self->writing_ = false;
                       std::string().swap(self->batch_);
-                      if (!ok) {
-                        error_code ignored;
-                        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-                        self->close_socket();
-                        return;
-                      }
                       self->on_handshake(ec);
                     });
 }
@@ -131,9 +98,27 @@ void WsConnection::on_handshake(error_code ec) {
   observe::bump(ctx_.metrics.connections_total);
   loop_.shard().add(this, opened_->record.user_id, opened_->record.channels);
   opened_.reset();  // the index and the session ops hold what is still needed
+  // A sign-in on this connection rotated the session id: the client gets a claim
+  // token for the new cookie. Sent from the thread that completes the rotation
+  // before the RPC's reply is, and through the same hop, so it arrives first.
+  session_->on_claim([weak = weak_from_this()](const std::string& token) {
+    auto self = weak.lock();
+    if (!self) return;
+    json::object o;
+    o["t"] = "session";
+    o["claim"] = token;
+    auto frame = std::make_shared<const std::string>(json::serialize(o));
+    if (self->loop_.in_loop()) self->send_frame(frame);
+    else asio::post(self->loop_.ioc(), [self, frame] { self->send_frame(frame); });
+  });
   send_frame(std::make_shared<const std::string>(ready_frame(socket_id_)));
   if (ctx_.shutting_down) {
     close_going_away();
+  }
+  if (!backlog_.empty()) {
+    // Frames that came with the upgrade request; read_backlog() goes on to the socket.
+    asio::post(loop_.ioc(), [self = shared_from_this()] { self->read_backlog(); });
+    return;
   }
   wait_read();  // also while closing: the peer's close (or EOF) ends the connection
 }
@@ -282,46 +267,32 @@ bool WsConnection::consume(char* data, size_t size, size_t& pos, int& budget) {
 }
 
 void WsConnection::handle_message(std::string_view text) {
-  auto bad = [this](std::string msg) {
-    observe::bump(ctx_.metrics.bad_frames);
-    send_frame(std::make_shared<const std::string>(error_frame("bad_request", msg)));
-  };
-  json::parse_options opt;
-  opt.max_depth = ctx_.settings.limits.json_max_depth;
-  std::error_code ec;
-  json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opt);
-  if (ec) return bad("not valid JSON: " + ec.message());
-  if (!v.is_object()) return bad("a frame must be a JSON object");
-  auto& o = v.get_object();
-  const json::value* t = o.if_contains("t");
-  const json::value* id = o.if_contains("id");
-  if (t == nullptr || !t->is_string() || t->get_string() != "rpc")
-    return bad("unknown frame type (expected \"t\":\"rpc\")");
-  uint64_t rid = 0;
-  if (id != nullptr && id->is_uint64()) rid = id->get_uint64();
-  else if (id != nullptr && id->is_int64() && id->get_int64() >= 0) rid = static_cast<uint64_t>(id->get_int64());
-  else return bad("\"id\" must be a non-negative integer");
-  if (rid > (uint64_t{1} << 53) - 1) return bad("\"id\" must be at most 2^53-1");
-
+  rpc::RpcFrame call;
+  std::string code, message;
+  switch (rpc::decode_rpc_frame(text, ctx_.settings.limits.json_max_depth, call, code, message)) {
+    case rpc::RpcDecode::kBadFrame:
+      observe::bump(ctx_.metrics.bad_frames);
+      send_frame(std::make_shared<const std::string>(error_frame(code, message)));
+      return;
+    case rpc::RpcDecode::kBadCall:
+      observe::bump(ctx_.metrics.rpc_calls);
+      send_reply(call.id, Outcome(Error{std::move(code), std::move(message)}));
+      return;
+    case rpc::RpcDecode::kOk:
+      break;
+  }
   observe::bump(ctx_.metrics.rpc_calls);
-  auto reply_error = [&](const char* code, std::string msg) {
-    send_reply(rid, Outcome(Error{code, std::move(msg)}));
-  };
-  const json::value* m = o.if_contains("m");
-  if (m == nullptr || !m->is_string() || m->get_string().empty() || m->get_string().size() > 256)
-    return reply_error("bad_request", "\"m\" must be a method name of 1..256 bytes");
-  const json::value* p = o.if_contains("p");
-  if (p != nullptr && !p->is_array()) return reply_error("bad_request", "\"p\" must be an array");
+  const uint64_t rid = call.id;
   if (!bucket_.take()) {
     observe::bump(ctx_.metrics.rpc_rate_limited);
-    return reply_error("rate_limited", "more than " +
-                                           std::to_string(ctx_.settings.limits.rpc_per_second) +
-                                           " calls per second");
+    const auto limit = std::to_string(ctx_.settings.limits.rpc_per_second);
+    send_reply(rid, Outcome(Error{"rate_limited", "more than " + limit + " calls per second"}));
+    return;
   }
 
   auto data = std::make_shared<Request::Data>(Request::Data{
-      std::string(m->get_string()), p ? p->get_array() : json::array{}, socket_id_,
-      Session(session_), &ctx_.publisher});
+      std::move(call.method), std::move(call.params), socket_id_, Session(session_),
+      &ctx_.publisher});
   Request req(std::move(data));
   Future f = ctx_.rpc.call(req);
   // The outcome may arrive on any thread: hop back to this loop to reply.
@@ -339,8 +310,17 @@ void WsConnection::send_reply(uint64_t id, const Outcome& outcome) {
   if (const auto* e = std::get_if<Error>(&outcome)) {
     observe::bump(ctx_.metrics.rpc_errors);
     frame = error_reply_frame(id, e->code, e->message);
+  } else if (const Json& result = std::get<Json>(outcome); !routing::all_numbers_finite(result)) {
+    // Serialized, it would be `NaN` / `Infinity`: not JSON, and the client would
+    // drop the whole batch it arrives in.
+    static observe::ThrottledLog non_finite_log{std::chrono::seconds(10)};
+    observe::bump(ctx_.metrics.rpc_errors);
+    non_finite_log.warn("rpc", "a handler's result was replaced by a handler_error reply: it " +
+                                   std::string(routing::kNonFiniteNumber));
+    frame = error_reply_frame(id, "handler_error",
+                              std::string("the result ") + routing::kNonFiniteNumber);
   } else {
-    frame = reply_frame(id, std::get<Json>(outcome));
+    frame = reply_frame(id, result);
   }
   send_frame(std::make_shared<const std::string>(std::move(frame)));
 }
@@ -368,6 +348,18 @@ void WsConnection::want_flush() {
 void WsConnection::session_synced(const std::optional<std::string>& user,
                                   const std::vector<std::string>& channels) {
   session_->sync_binding(user, channels);
+}
+
+void WsConnection::session_rekeyed(const std::string& sealed_id) {
+  // The index moved us to the new key already; the session ops need the new id
+  // for the store. The connection that rotated knows it already (same result).
+  if (auto id = ctx_.sessions.unseal_rotated_id(sealed_id, session_key_)) {
+    session_->rekey(std::move(*id), session_key_);
+    return;
+  }
+  // Not sealed with our secret: its store calls will fail with session_expired.
+  observe::log(observe::Level::kWarn, "session",
+               "a session-id rotation on the bus could not be opened (session.secret differs?)");
 }
 
 void WsConnection::flush() {

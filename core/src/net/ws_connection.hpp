@@ -48,15 +48,19 @@ class WsConnection final : public routing::Subscriber,
                std::shared_ptr<ConnectionLimiter::Ticket> ticket, session::OpenedSession session);
   ~WsConnection() override;
 
-  // Answers the upgrade (adding Set-Cookie when the session is new), binds the
-  // connection in the index, sends ready and starts reading.
-  void start(http::request<http::string_body> req);
+  // Answers a request that passed check_upgrade_request (net/ws_handshake.hpp)
+  // with 101 (adding Set-Cookie when the session is new), binds the
+  // connection in the index, sends ready and starts reading. `early`: bytes
+  // the HTTP layer read past the request (frames sent in the same TCP write as
+  // the upgrade), handled first once the upgrade is done.
+  void start(http::request<http::string_body> req, std::string early = {});
 
   void send_frame(const routing::Frame& frame) override;
   // Writes everything queued (the loop's flush pass calls this).
   void flush();
   void session_synced(const std::optional<std::string>& user,
                       const std::vector<std::string>& channels) override;
+  void session_rekeyed(const std::string& sealed_id) override;
   // Graceful shutdown: close 1001 once the queued frames are written.
   void close_going_away();
   // The loop's sweep: deadlines, idle pings, session refresh.

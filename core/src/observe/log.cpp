@@ -1,5 +1,6 @@
 #include "observe/log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
@@ -20,6 +21,29 @@ const char* level_name(Level l) {
 }
 }  // namespace
 
+std::string escape_log_text(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
+
 void set_log_level(Level level) { g_level = static_cast<int>(level); }
 
 Level parse_log_level(std::string_view n) {
@@ -39,6 +63,15 @@ void log(Level level, std::string_view component, std::string_view message) {
   gmtime_r(&t, &tm);
   char ts[32];
   std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  auto clean = [](std::string_view s) {
+    return std::none_of(s.begin(), s.end(), [](char ch) {
+      auto c = static_cast<unsigned char>(ch);
+      return c < 0x20 || c == 0x7f;
+    });
+  };
+  std::string escaped_component, escaped_message;
+  if (!clean(component)) component = escaped_component = escape_log_text(component);
+  if (!clean(message)) message = escaped_message = escape_log_text(message);
   std::lock_guard lock(g_mu);
   std::fprintf(stderr, "%s %-5s [%.*s] %.*s\n", ts, level_name(level),
                static_cast<int>(component.size()), component.data(),

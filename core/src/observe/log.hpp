@@ -1,4 +1,7 @@
-// Process-wide logging to stderr. Thread-safe; one line per call.
+// Process-wide logging to stderr. Thread-safe; one line per call: control
+// characters in the component and message (text that often came from outside: bus
+// messages, client frames, headers) are escaped, so nobody can forge log lines or
+// send escape sequences to an operator's terminal.
 #pragma once
 
 #include <atomic>
@@ -14,6 +17,10 @@ void set_log_level(Level level);
 Level parse_log_level(std::string_view name);  // "debug" | "info" | "warn" | "error"
 bool log_enabled(Level level);
 void log(Level level, std::string_view component, std::string_view message);
+
+// What log() prints for text: \n, \r and \t as those two-character escapes, every
+// other C0 control character and DEL as \xNN; everything else unchanged.
+std::string escape_log_text(std::string_view text);
 
 inline void log_info(std::string_view c, std::string_view m) { log(Level::kInfo, c, m); }
 inline void log_warn(std::string_view c, std::string_view m) { log(Level::kWarn, c, m); }

@@ -41,6 +41,10 @@ std::string Metrics::prometheus_text() {
           bus_messages.load());
   counter(o, "switchboard_bus_malformed_total", "Bus messages dropped as malformed.",
           bus_malformed.load());
+  counter(o, "switchboard_bus_expansion_refused_total",
+          "Channel frames not built because their bus message passed "
+          "limits.max_bus_expansion_bytes (those channels' subscribers missed it).",
+          bus_expansion_refused.load());
   counter(o, "switchboard_rpc_calls_total", "RPC calls received.", rpc_calls.load());
   counter(o, "switchboard_rpc_errors_total", "RPC calls answered with an error.",
           rpc_errors.load());
@@ -51,6 +55,13 @@ std::string Metrics::prometheus_text() {
           slow_client_disconnects.load());
   counter(o, "switchboard_bad_frames_total", "Client frames rejected as malformed.",
           bad_frames.load());
+  counter(o, "switchboard_sessions_created_total",
+          "Session records created (a WebSocket upgrade without a known session).",
+          sessions_created.load());
+  counter(o, "switchboard_sessions_refused_total",
+          "Session record creations refused by new_sessions_per_ip, new_sessions_per_second "
+          "or a full store (the upgrade got 429 or 503).",
+          sessions_refused.load());
   gauge(o, "switchboard_transport_state",
         "Transport state: 0 starting, 1 connected, 2 reconnecting, 3 failed, 4 stopped.",
         "{plugin=\"" + transport.name + "\"}", transport.state.load());

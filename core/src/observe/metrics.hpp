@@ -36,11 +36,14 @@ struct Metrics {
   std::atomic<uint64_t> events_dropped{0};       // refused by the transport
   std::atomic<uint64_t> bus_messages{0};         // received from the transport
   std::atomic<uint64_t> bus_malformed{0};        // received and dropped as invalid
+  std::atomic<uint64_t> bus_expansion_refused{0};  // channel frames past max_bus_expansion_bytes
   std::atomic<uint64_t> rpc_calls{0};
   std::atomic<uint64_t> rpc_errors{0};
   std::atomic<uint64_t> rpc_rate_limited{0};
   std::atomic<uint64_t> slow_client_disconnects{0};
   std::atomic<uint64_t> bad_frames{0};
+  std::atomic<uint64_t> sessions_created{0};  // session records created by upgrades
+  std::atomic<uint64_t> sessions_refused{0};  // record creations refused by a cap
   ComponentState transport;
   ComponentState store;
 

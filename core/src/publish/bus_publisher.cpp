@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "routing/finite_numbers.hpp"
+
 namespace switchboard::publish {
 
 BusPublisher::BusPublisher(const config::Settings& settings, plugin::PluginHost& host)
@@ -12,6 +14,14 @@ bool BusPublisher::send(routing::Target target, const std::vector<std::string>& 
   if (event.empty()) throw std::invalid_argument("publish: the event name is empty");
   if (target != routing::Target::kAll && targets.empty())
     throw std::invalid_argument("publish: no target given");
+  // Every server would refuse it from the bus (limits.max_bus_targets): say so here.
+  if (targets.size() > settings_.limits.max_bus_targets)
+    throw std::invalid_argument("publish: " + std::to_string(targets.size()) +
+                                " targets, over limits.max_bus_targets (" +
+                                std::to_string(settings_.limits.max_bus_targets) + ")");
+  if (!routing::all_numbers_finite(args))
+    throw std::invalid_argument(std::string("publish: the arguments ") +
+                                routing::kNonFiniteNumber);
   for (const auto& t : targets) {
     size_t max = target == routing::Target::kUser ? settings_.limits.user_id_bytes
                                                   : settings_.limits.channel_name_bytes;

@@ -4,10 +4,16 @@
 
 namespace switchboard::routing {
 
-Dispatcher::Dispatcher(DecodeLimits limits, observe::Metrics& metrics, Post post_to_loops)
-    : limits_(limits), metrics_(metrics), post_(std::move(post_to_loops)) {}
+Dispatcher::Dispatcher(DecodeLimits limits, uint64_t max_expansion_bytes,
+                       observe::Metrics& metrics, Post post_to_loops)
+    : limits_(limits), metrics_(metrics), post_(std::move(post_to_loops)) {
+  expansion_.max_bytes = max_expansion_bytes;
+  expansion_.refused = &metrics_.bus_expansion_refused;
+  // Shared with the deliveries: the last of them may be released after we are gone.
+  expansion_.log = std::make_shared<observe::ThrottledLog>(std::chrono::seconds(10));
+}
 
-std::shared_ptr<Delivery> Dispatcher::build(Envelope&& e) {
+std::shared_ptr<Delivery> Dispatcher::build(Envelope&& e, ChannelFrames::Bound bound) {
   auto d = std::make_shared<Delivery>();
   switch (e.target) {
     case Target::kAll: d->kind = Delivery::Kind::kAll; break;
@@ -19,12 +25,13 @@ std::shared_ptr<Delivery> Dispatcher::build(Envelope&& e) {
       d->session_key = std::move(e.session_key);
       d->user = std::move(e.user);
       d->channels = std::move(e.channels);
+      d->new_session_key = std::move(e.new_session_key);  // a rotation (session ids)
+      d->sealed_id = std::move(e.sealed_id);
       return d;
   }
   if (d->kind == Delivery::Kind::kChannel) {
-    for (const auto& c : e.targets)
-      d->frames.push_back(std::make_shared<const std::string>(
-          net::event_frame(e.event, e.params_json, &c)));
+    d->channel_frames = std::make_shared<const ChannelFrames>(e.event, e.params_json,
+                                                              e.targets.size(), std::move(bound));
   } else {
     d->frames.push_back(
         std::make_shared<const std::string>(net::event_frame(e.event, e.params_json, nullptr)));
@@ -46,7 +53,7 @@ void Dispatcher::deliver(std::string_view bytes) {
     case DecodeResult::kOk: break;
   }
   std::string nonce = std::move(e.nonce);
-  auto d = build(std::move(e));
+  auto d = build(std::move(e), expansion_);
   if (!nonce.empty() && session_applied_) {
     // The deleter runs when the last loop drops the delivery, i.e. once applied.
     d->applied = std::shared_ptr<void>(nullptr, [fn = session_applied_, nonce](void*) { fn(nonce); });

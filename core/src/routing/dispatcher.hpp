@@ -1,7 +1,9 @@
 // The dispatcher: the host's one thread-safe deliver(bytes). It parses each bus
-// message once, builds the client frame once per (message, channel), and posts
-// one shared Delivery to every event loop, which fans it out from its own index
-// shard. Malformed messages are counted and logged (throttled), never delivered.
+// message once and posts one shared Delivery to every event loop, which fans it
+// out from its own index shard. A channel message's frames (one per channel) are
+// built lazily, once, by the first loop with subscribers there, within a bound on
+// the bytes one message may expand to (routing/channel_frames.hpp). Malformed
+// messages are counted and logged (throttled), never delivered.
 //
 // Thread-safety: deliver() may be called from any plugin thread; per bus topic
 // the plugin calls it from one thread at a time, and each loop receives
@@ -15,6 +17,7 @@
 
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
+#include "routing/channel_frames.hpp"
 #include "routing/envelope.hpp"
 #include "routing/index.hpp"
 
@@ -24,7 +27,10 @@ class Dispatcher {
  public:
   using Post = std::function<void(std::shared_ptr<const Delivery>)>;  // to every loop
 
-  Dispatcher(DecodeLimits limits, observe::Metrics& metrics, Post post_to_loops);
+  // max_expansion_bytes: limits.max_bus_expansion_bytes, the most bytes of client
+  // frames one bus message may be turned into.
+  Dispatcher(DecodeLimits limits, uint64_t max_expansion_bytes, observe::Metrics& metrics,
+             Post post_to_loops);
 
   void deliver(std::string_view bytes);
 
@@ -34,8 +40,9 @@ class Dispatcher {
     session_applied_ = std::move(fn);
   }
 
-  // Builds the delivery for a decoded envelope (exposed for tests).
-  static std::shared_ptr<Delivery> build(Envelope&& e);
+  // Builds the delivery for a decoded envelope (exposed for tests). Frames of a
+  // channel message are not built here: see Delivery::channel_frames.
+  static std::shared_ptr<Delivery> build(Envelope&& e, ChannelFrames::Bound bound = {});
 
  private:
   DecodeLimits limits_;
@@ -43,6 +50,7 @@ class Dispatcher {
   Post post_;
   std::function<void(const std::string&)> session_applied_;
   observe::ThrottledLog malformed_log_{std::chrono::seconds(10)};
+  ChannelFrames::Bound expansion_;
 };
 
 }  // namespace switchboard::routing

@@ -1,8 +1,11 @@
 #include "routing/envelope.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <boost/json.hpp>
+
+#include "routing/finite_numbers.hpp"
 
 namespace switchboard::routing {
 namespace json = boost::json;
@@ -14,23 +17,33 @@ bool fail(std::string& error, std::string msg) {
   return false;
 }
 
-// Reads a non-empty array of non-empty strings (or one string), de-duplicated.
-bool read_names(const json::object& o, const char* key, size_t max_bytes, bool allow_single,
-                std::vector<std::string>& out, std::string& error) {
+// Reads a non-empty array of non-empty strings (or one string), de-duplicated in
+// order of first appearance. Linear: the set holds views into the parsed value,
+// and the list is capped before any of it is read.
+bool read_names(const json::object& o, const char* key, size_t max_bytes, size_t max_names,
+                bool allow_single, std::vector<std::string>& out, std::string& error) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr) return fail(error, std::string("missing \"") + key + "\"");
+  std::unordered_set<std::string_view> seen;
   auto take = [&](const json::value& e) {
     if (!e.is_string()) return fail(error, std::string("\"") + key + "\" must hold strings");
     std::string_view s = e.get_string();
     if (s.empty() || s.size() > max_bytes)
       return fail(error, std::string("a name in \"") + key + "\" is empty or longer than " +
                              std::to_string(max_bytes) + " bytes");
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.emplace_back(s);
+    if (seen.insert(s).second) out.emplace_back(s);
     return true;
   };
   if (allow_single && v->is_string()) return take(*v);
   if (!v->is_array()) return fail(error, std::string("\"") + key + "\" must be an array");
-  for (const auto& e : v->get_array())
+  const auto& names = v->get_array();
+  if (names.size() > max_names)
+    return fail(error, std::string("\"") + key + "\" lists " + std::to_string(names.size()) +
+                           " names, over the limit of " + std::to_string(max_names) +
+                           " (limits.max_bus_targets)");
+  seen.reserve(names.size());
+  out.reserve(names.size());
+  for (const auto& e : names)
     if (!take(e)) return false;
   if (out.empty()) return fail(error, std::string("\"") + key + "\" is empty");
   return true;
@@ -98,6 +111,20 @@ DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits,
     }
     if (const json::value* n = o.if_contains("n"); n != nullptr && n->is_string())
       out.nonce = n->get_string();
+    // A rotation carries the new key and the sealed new id, both or neither.
+    const json::value* k = o.if_contains("k");
+    const json::value* x = o.if_contains("x");
+    if (k != nullptr || x != nullptr) {
+      constexpr size_t kMaxRotationField = 512;
+      if (k == nullptr || !k->is_string() || k->get_string().empty() ||
+          k->get_string().size() > kMaxRotationField || x == nullptr || !x->is_string() ||
+          x->get_string().empty() || x->get_string().size() > kMaxRotationField) {
+        error = "_session rotation needs non-empty strings \"k\" and \"x\"";
+        return DecodeResult::kMalformed;
+      }
+      out.new_session_key = k->get_string();
+      out.sealed_id = x->get_string();
+    }
     return DecodeResult::kOk;
   }
   if (!type.empty() && type.front() == '_') return DecodeResult::kIgnored;
@@ -112,6 +139,10 @@ DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits,
   if (p == nullptr) {
     out.params_json = "[]";
   } else if (p->is_array()) {
+    if (!all_numbers_finite(*p)) {
+      error = std::string("\"p\" ") + kNonFiniteNumber;
+      return DecodeResult::kMalformed;
+    }
     out.params_json = json::serialize(*p);
   } else {
     error = "\"p\" must be an array";
@@ -123,10 +154,12 @@ DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits,
     out.target = Target::kAll;
   } else if (type == "channel") {
     out.target = Target::kChannel;
-    ok = read_names(o, "channels", limits.channel_name_bytes, true, out.targets, error);
+    ok = read_names(o, "channels", limits.channel_name_bytes, limits.max_targets, true, out.targets,
+                    error);
   } else if (type == "user") {
     out.target = Target::kUser;
-    ok = read_names(o, "users", limits.user_id_bytes, true, out.targets, error);
+    ok = read_names(o, "users", limits.user_id_bytes, limits.max_targets, true, out.targets,
+                    error);
   } else if (type == "socketId") {
     out.target = Target::kSocket;
     const json::value* s = o.if_contains("socketId");
@@ -176,6 +209,22 @@ std::string encode_session_sync(std::string_view session_key, const std::optiona
   json::object o;
   o["t"] = "_session";
   o["s"] = session_key;
+  o["u"] = user ? json::value(*user) : json::value(nullptr);
+  json::array ch;
+  for (const auto& c : channels) ch.emplace_back(c);
+  o["ch"] = std::move(ch);
+  if (!nonce.empty()) o["n"] = nonce;
+  return json::serialize(o);
+}
+
+std::string encode_session_rotate(std::string_view old_key, std::string_view new_key,
+                                  std::string_view sealed_id, const std::optional<std::string>& user,
+                                  const std::vector<std::string>& channels, std::string_view nonce) {
+  json::object o;
+  o["t"] = "_session";
+  o["s"] = old_key;
+  o["k"] = new_key;
+  o["x"] = sealed_id;
   o["u"] = user ? json::value(*user) : json::value(nullptr);
   json::array ch;
   for (const auto& c : channels) ch.emplace_back(c);

@@ -9,6 +9,9 @@
 //   {"t":"socketId","socketId":"254987654324567","e":"justForMe","p":["..."]}
 //   {"t":"_session","s":"<routing key>","u":"fred"|null,"ch":["disney"],"n":"<nonce>"}
 //   (internal; "n" lets the announcing server see its own echo applied)
+//   {"t":"_session","s":"<old key>","k":"<new key>","x":"<sealed new id>","u":…,"ch":[…],"n":…}
+//   (a session-id rotation: connections of the old key move to the new one;
+//   "x" is the new id sealed with the session secret, see session/claim_token.hpp)
 #pragma once
 
 #include <cstddef>
@@ -33,6 +36,10 @@ struct Envelope {
   std::optional<std::string> user;
   std::vector<std::string> channels;
   std::string nonce;  // may be empty
+  // kSession, a rotation only (else both empty): the session's new routing key
+  // and its new id, sealed.
+  std::string new_session_key;
+  std::string sealed_id;
 };
 
 struct DecodeLimits {
@@ -40,12 +47,16 @@ struct DecodeLimits {
   unsigned max_depth = 32;
   size_t channel_name_bytes = 1024;
   size_t user_id_bytes = 256;
+  // Most names one message may list in "channels" / "users" (before de-duplication):
+  // the work one message costs every server is linear in it.
+  size_t max_targets = 1024;
 };
 
 enum class DecodeResult { kOk, kMalformed, kIgnored };
 
 // kIgnored: a well-formed envelope of an internal type this version does not know
-// ("_something"), dropped silently for forward compatibility. kMalformed sets error.
+// ("_something"), dropped silently for forward compatibility. kMalformed sets error;
+// it covers too many targets (limits.max_targets) and a non-finite number in "p".
 DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits, Envelope& out,
                              std::string& error);
 
@@ -54,6 +65,11 @@ std::string encode_publish(Target target, const std::vector<std::string>& target
 std::string encode_session_sync(std::string_view session_key, const std::optional<std::string>& user,
                                 const std::vector<std::string>& channels,
                                 std::string_view nonce = {});
+// A rotation: the session known as old_key is now new_key (sealed_id: its new id,
+// sealed), with this binding.
+std::string encode_session_rotate(std::string_view old_key, std::string_view new_key,
+                                  std::string_view sealed_id, const std::optional<std::string>& user,
+                                  const std::vector<std::string>& channels, std::string_view nonce);
 
 // A channel name: non-empty, at most max_bytes (UTF-8 validity is checked by the
 // JSON layer that carried it).

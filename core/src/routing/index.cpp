@@ -1,5 +1,7 @@
 #include "routing/index.hpp"
 
+#include "routing/channel_frames.hpp"
+
 namespace switchboard::routing {
 
 void IndexShard::erase_from(std::unordered_map<std::string, Set>& m, const std::string& key,
@@ -64,7 +66,9 @@ uint64_t IndexShard::dispatch(const Delivery& d) {
       for (size_t i = 0; i < d.targets.size(); ++i) {
         auto it = channels_.find(d.targets[i]);
         if (it == channels_.end()) continue;
-        for (auto* s : it->second) s->send_frame(d.frames[i]);
+        Frame f = d.channel_frames ? d.channel_frames->get(i, d.targets[i]) : d.frames[i];
+        if (!f) continue;  // past the message's expansion bound (counted there)
+        for (auto* s : it->second) s->send_frame(f);
         n += it->second.size();
       }
       break;
@@ -87,6 +91,17 @@ uint64_t IndexShard::dispatch(const Delivery& d) {
     case Delivery::Kind::kSession: {
       auto it = sessions_.find(d.session_key);
       if (it == sessions_.end()) break;
+      if (!d.new_session_key.empty() && d.new_session_key != d.session_key) {
+        // A rotation: every connection of the old key follows to the new one.
+        auto moved = sessions_.extract(it);
+        auto& into = sessions_[d.new_session_key];
+        for (auto* s : moved.mapped()) {
+          s->session_key_ = d.new_session_key;
+          into.insert(s);
+          s->session_rekeyed(d.sealed_id);
+        }
+        it = sessions_.find(d.new_session_key);
+      }
       // bind() never touches sessions_, so iterating it here is safe.
       for (auto* s : it->second) {
         bind(s, d.user, d.channels);

@@ -16,6 +16,7 @@
 namespace switchboard::routing {
 
 using Frame = std::shared_ptr<const std::string>;
+class ChannelFrames;  // routing/channel_frames.hpp
 
 // What the index knows of a connection. The connection (net/) derives from it.
 class Subscriber {
@@ -26,6 +27,9 @@ class Subscriber {
   // The session's binding changed (after the index applied it).
   virtual void session_synced(const std::optional<std::string>& /*user*/,
                               const std::vector<std::string>& /*channels*/) {}
+  // The session's id was rotated: the index already moved this connection to
+  // session_key(); sealed_id is the new id, sealed (session/claim_token.hpp).
+  virtual void session_rekeyed(const std::string& /*sealed_id*/) {}
 
   const std::string& socket_id() const { return socket_id_; }
   const std::string& session_key() const { return session_key_; }
@@ -47,11 +51,18 @@ class Subscriber {
 struct Delivery {
   enum class Kind { kAll, kChannel, kUser, kSocket, kSession } kind;
   std::vector<std::string> targets;  // channels / users / socketId
-  std::vector<Frame> frames;         // kChannel: one per target (it names the channel); else one
+  std::vector<Frame> frames;         // kChannel: one per target (prebuilt), unless
+                                     // channel_frames is set; else the one frame
+  // kChannel from the Dispatcher: each target's frame (it names the channel) built
+  // on first use by a loop with subscribers there.
+  std::shared_ptr<const ChannelFrames> channel_frames;
   // kSession:
   std::string session_key;
   std::optional<std::string> user;
   std::vector<std::string> channels;
+  // kSession, a rotation only: connections of session_key move to new_session_key.
+  std::string new_session_key;
+  std::string sealed_id;
   // Released when the last loop has applied this delivery (see Dispatcher).
   std::shared_ptr<void> applied;
 };

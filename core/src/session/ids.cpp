@@ -1,6 +1,7 @@
 #include "session/ids.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
@@ -40,6 +41,36 @@ std::string routing_key(std::string_view secret, std::string_view session_id) {
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(session_id.data()), session_id.size(), mac, &len);
   return to_hex(mac, 16);
+}
+
+namespace {
+// The cookie signature of an id (32 hex characters).
+std::string cookie_signature(std::string_view secret, std::string_view id) {
+  std::string msg = "sb.cookie:";
+  msg.append(id);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  return to_hex(mac, 16);
+}
+}  // namespace
+
+std::string sign_session_id(std::string_view secret, std::string_view id) {
+  std::string out(id);
+  out += '.';
+  out += cookie_signature(secret, id);
+  return out;
+}
+
+std::optional<std::string> verify_session_cookie(std::string_view secret, std::string_view value) {
+  auto dot = value.find('.');
+  if (dot != 32 || value.size() != 32 + 1 + 32) return std::nullopt;
+  std::string_view id = value.substr(0, dot), sig = value.substr(dot + 1);
+  if (!well_formed_session_id(id)) return std::nullopt;
+  std::string expected = cookie_signature(secret, id);
+  if (CRYPTO_memcmp(expected.data(), sig.data(), expected.size()) != 0) return std::nullopt;
+  return std::string(id);
 }
 
 std::optional<std::string> cookie_value(std::string_view header, std::string_view name) {

@@ -23,6 +23,16 @@ bool well_formed_session_id(std::string_view id);
 // hex. The raw session id never travels on the bus.
 std::string routing_key(std::string_view secret, std::string_view session_id);
 
+// The session cookie's value: "<id>.<sig>", sig = the first 128 bits of
+// HMAC-SHA256(secret, "sb.cookie:" + id) in hex. The label keeps the signature
+// distinct from routing_key(), which travels on the bus. The signature lets a
+// server tell an id it issued from one a client made up, without a store look-up.
+std::string sign_session_id(std::string_view secret, std::string_view id);
+
+// The id inside a signed cookie value, if its shape and signature are right
+// (constant-time comparison). Old unsigned ids and forgeries give nullopt.
+std::optional<std::string> verify_session_cookie(std::string_view secret, std::string_view value);
+
 // The value of cookie `name` in a Cookie header, if present.
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
 

@@ -1,5 +1,8 @@
 #include "session/session_ops.hpp"
 
+#include <algorithm>
+#include <atomic>
+
 #include <boost/json.hpp>
 
 #include "routing/envelope.hpp"
@@ -10,6 +13,39 @@ Json channel_list(const SessionRecord& r) {
   boost::json::array a;
   for (const auto& c : r.channels) a.emplace_back(c);
   return a;
+}
+
+// What limits.session_channel_bytes counts: the sum of the names' bytes.
+uint64_t channel_bytes(const std::vector<std::string>& channels) {
+  uint64_t n = 0;
+  for (const auto& c : channels) n += c.size();
+  return n;
+}
+
+// What limits.session_data_bytes counts: the sum of keys and JSON values.
+uint64_t data_bytes(const std::vector<std::pair<std::string, std::string>>& data) {
+  uint64_t n = 0;
+  for (const auto& [k, v] : data) n += k.size() + v.size();
+  return n;
+}
+
+Error channel_bytes_error(uint64_t max) {
+  return {"limit_exceeded", "a session's channel names may total at most " + std::to_string(max) +
+                                " bytes (limits.session_channel_bytes)"};
+}
+
+Error data_bytes_error(uint64_t max) {
+  return {"limit_exceeded", "a session's data keys and values may total at most " +
+                                std::to_string(max) + " bytes (limits.session_data_bytes)"};
+}
+
+// Fails a resolved change when its store step had to be undone because a
+// concurrent change (another tab or server) took the room first.
+Future fail_if(const Future& f, std::shared_ptr<std::atomic<bool>> undone, Error e) {
+  return f.then([undone, e](const Json& v) -> Future {
+    if (undone->load()) return Future::failed(e);
+    return v;
+  });
 }
 }  // namespace
 
@@ -38,13 +74,43 @@ Future SessionOps::subscribe(const Names& names) {
   if (auto bad = check_names(names)) return *bad;
   auto n = names.get();
   const uint32_t max = service_.settings().limits.channels_per_session;
+  const uint64_t max_bytes = service_.settings().limits.session_channel_bytes;
   const int64_t ttl = service_.settings().session.ttl.count();
-  return service_.change(
-      key_,
-      [id = id_, n, max, ttl](SessionStore& s, StoreCallback cb) {
-        s.add_channels(id, n, max, ttl, std::move(cb));
+  // The names this call adds, and the byte bound checked on the snapshot first so
+  // an over-limit subscribe fails at once, before any store call or announcement.
+  std::vector<std::string> added;
+  uint64_t bytes = 0;
+  {
+    std::lock_guard lock(mu_);
+    bytes = channel_bytes(snapshot_.channels);
+    for (const auto& c : n)
+      if (std::find(snapshot_.channels.begin(), snapshot_.channels.end(), c) ==
+              snapshot_.channels.end() &&
+          std::find(added.begin(), added.end(), c) == added.end())
+        added.push_back(c);
+  }
+  if (bytes + channel_bytes(added) > max_bytes) return Future::failed(channel_bytes_error(max_bytes));
+  auto undone = std::make_shared<std::atomic<bool>>(false);
+  auto f = service_.change(
+      key(),
+      [self = shared_from_this(), n, added, max, max_bytes, ttl, undone](SessionStore& s,
+                                                                         StoreCallback cb) {
+        s.add_channels(self->id(), n, max, ttl, [self, added, max_bytes, ttl, undone, cb](
+                                                   Status st, const SessionRecord* r) {
+          if (!st.is_ok() || r == nullptr || channel_bytes(r->channels) <= max_bytes)
+            return cb(st, r);
+          // A concurrent subscribe pushed the session over the bound: take back the
+          // names this call added; the record after that is what gets announced.
+          undone->store(true);
+          self->service_.with_store(
+              [id = self->id(), added, ttl, cb](SessionStore& s2) {
+                s2.remove_channels(id, added, ttl, cb);
+              },
+              [cb] { cb(Status(StatusCode::kUnavailable, "server is stopping"), nullptr); });
+        });
       },
       true, channel_list, remember());
+  return fail_if(f, undone, channel_bytes_error(max_bytes));
 }
 
 Future SessionOps::unsubscribe(const Names& names) {
@@ -52,8 +118,8 @@ Future SessionOps::unsubscribe(const Names& names) {
   auto n = names.get();
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      key_,
-      [id = id_, n, ttl](SessionStore& s, StoreCallback cb) {
+      key(),
+      [id = id(), n, ttl](SessionStore& s, StoreCallback cb) {
         s.remove_channels(id, n, ttl, std::move(cb));
       },
       true, channel_list, remember());
@@ -62,16 +128,16 @@ Future SessionOps::unsubscribe(const Names& names) {
 Future SessionOps::reset() {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      key_,
-      [id = id_, ttl](SessionStore& s, StoreCallback cb) { s.clear_channels(id, ttl, std::move(cb)); },
+      key(),
+      [id = id(), ttl](SessionStore& s, StoreCallback cb) { s.clear_channels(id, ttl, std::move(cb)); },
       true, channel_list, remember());
 }
 
 Future SessionOps::list() {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      key_,
-      [id = id_, ttl](SessionStore& s, StoreCallback cb) { s.load(id, ttl, std::move(cb)); },
+      key(),
+      [id = id(), ttl](SessionStore& s, StoreCallback cb) { s.load(id, ttl, std::move(cb)); },
       false, channel_list, remember());
 }
 
@@ -79,10 +145,35 @@ Future SessionOps::set_user(std::optional<std::string> user) {
   const auto max = service_.settings().limits.user_id_bytes;
   if (user && (user->empty() || user->size() > max))
     return Future::failed({"bad_args", "user ids must be 1.." + std::to_string(max) + " bytes"});
+  std::string old_id, old_key;
+  std::optional<std::string> current;
+  {
+    std::lock_guard lock(mu_);
+    old_id = id_;
+    old_key = key_;
+    current = snapshot_.user_id;
+  }
+  if (user && user != current) {
+    // Sign-in or switch of user: a new session id, so that an id known before
+    // (e.g. planted by an attacker) does not name the signed-in session. Sign-out
+    // keeps the id: an anonymous session is worth nothing to a fixer.
+    return service_.rotate(
+        old_id, old_key, *user,
+        [self = shared_from_this(), old_id](const std::string& new_id, const std::string& new_key,
+                                            const SessionRecord& r) {
+          {
+            std::lock_guard lock(self->mu_);
+            self->id_ = new_id;
+            self->key_ = new_key;
+            self->snapshot_ = r;
+          }
+          if (self->claim_) self->claim_(self->service_.claim_token(new_id, old_id));
+        });
+  }
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      key_,
-      [id = id_, user, ttl](SessionStore& s, StoreCallback cb) {
+      key(),
+      [id = id(), user, ttl](SessionStore& s, StoreCallback cb) {
         s.set_user(id, user, ttl, std::move(cb));
       },
       true,
@@ -99,20 +190,47 @@ Future SessionOps::set(const std::string& key, Json value) {
   if (key.empty()) return Future::failed({"bad_args", "empty session data key"});
   std::optional<std::string> text;
   if (!value.is_null()) text = boost::json::serialize(value);
+  const uint64_t max_bytes = service_.settings().limits.session_data_bytes;
   const int64_t ttl = service_.settings().session.ttl.count();
-  return service_.change(
-      key_,
-      [id = id_, key, text, ttl](SessionStore& s, StoreCallback cb) {
-        s.set_data(id, key, text, ttl, std::move(cb));
+  // The byte bound on the snapshot (deleting a key always fits), and the value
+  // to restore if a concurrent set took the room first.
+  std::optional<std::string> previous;
+  {
+    std::lock_guard lock(mu_);
+    uint64_t others = 0;
+    for (const auto& [k, v] : snapshot_.data) {
+      if (k == key) previous = v;
+      else others += k.size() + v.size();
+    }
+    if (text && others + key.size() + text->size() > max_bytes)
+      return Future::failed(data_bytes_error(max_bytes));
+  }
+  auto undone = std::make_shared<std::atomic<bool>>(false);
+  auto f = service_.change(
+      this->key(),
+      [self = shared_from_this(), key, text, previous, max_bytes, ttl, undone](SessionStore& s,
+                                                                               StoreCallback cb) {
+        s.set_data(self->id(), key, text, ttl, [self, key, text, previous, max_bytes, ttl, undone, cb](
+                                                  Status st, const SessionRecord* r) {
+          if (!st.is_ok() || r == nullptr || !text || data_bytes(r->data) <= max_bytes)
+            return cb(st, r);
+          undone->store(true);
+          self->service_.with_store(
+              [id = self->id(), key, previous, ttl, cb](SessionStore& s2) {
+                s2.set_data(id, key, previous, ttl, cb);
+              },
+              [cb] { cb(Status(StatusCode::kUnavailable, "server is stopping"), nullptr); });
+        });
       },
       false, [value](const SessionRecord&) { return value; }, remember());
+  return fail_if(f, undone, data_bytes_error(max_bytes));
 }
 
 Future SessionOps::get(const std::string& key) {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
-      key_,
-      [id = id_, ttl](SessionStore& s, StoreCallback cb) { s.load(id, ttl, std::move(cb)); },
+      this->key(),
+      [id = id(), ttl](SessionStore& s, StoreCallback cb) { s.load(id, ttl, std::move(cb)); },
       false,
       [key](const SessionRecord& r) -> Json {
         for (const auto& [k, v] : r.data) {
@@ -124,6 +242,22 @@ Future SessionOps::get(const std::string& key) {
         return nullptr;
       },
       remember());
+}
+
+std::string SessionOps::id() const {
+  std::lock_guard lock(mu_);
+  return id_;
+}
+
+std::string SessionOps::key() const {
+  std::lock_guard lock(mu_);
+  return key_;
+}
+
+void SessionOps::rekey(std::string id, std::string key) {
+  std::lock_guard lock(mu_);
+  id_ = std::move(id);
+  key_ = std::move(key);
 }
 
 void SessionOps::sync_binding(const std::optional<std::string>& user,

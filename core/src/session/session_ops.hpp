@@ -29,9 +29,16 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   Future get(const std::string& key);
   // A _session envelope for this session arrived (any connection, any server).
   void sync_binding(const std::optional<std::string>& user, const std::vector<std::string>& channels);
+  // The session's id was rotated (by this connection or another tab, any server):
+  // every later operation uses the new id and routing key.
+  void rekey(std::string id, std::string key);
+  // Called (any thread) with a claim token when set_user() on this handle rotated
+  // the id: the connection sends it to its client. Set once, before any call.
+  void on_claim(std::function<void(const std::string& token)> fn) { claim_ = std::move(fn); }
 
-  const std::string& id() const { return id_; }
-  const std::string& key() const { return key_; }
+  // Copies: a rotation may change them at any time.
+  std::string id() const;
+  std::string key() const;
 
  private:
   // Validates channel names; on failure returns the error Future.
@@ -39,9 +46,10 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   std::function<void(const SessionRecord&)> remember();
 
   session::SessionService& service_;
-  const std::string id_;
-  const std::string key_;
+  std::function<void(const std::string&)> claim_;
   mutable std::mutex mu_;
+  std::string id_;          // guarded by mu_
+  std::string key_;         // guarded by mu_
   SessionRecord snapshot_;  // guarded by mu_
 };
 

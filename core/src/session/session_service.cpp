@@ -7,6 +7,9 @@
 #include "routing/envelope.hpp"
 #include "session/ids.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 namespace switchboard::session {
 
 namespace {
@@ -34,7 +37,8 @@ SessionService::SessionService(const config::Settings& settings, plugin::PluginH
       host_(host),
       secret_(settings.session.secret.empty() ? random_hex(32) : settings.session.secret),
       ttl_ms_(settings.session.ttl.count()),
-      instance_(random_hex(8)) {
+      instance_(random_hex(8)),
+      creation_limiter_(settings.limits.new_sessions_per_ip, settings.limits.new_sessions_per_second) {
   // Servers on one bus must name sessions alike, or a change made on one never
   // reaches that session's connections on another: refuse rather than half-work.
   if (settings.session.secret.empty() && host.shared_bus())
@@ -48,43 +52,72 @@ std::string SessionService::routing_key_of(const std::string& id) const {
 }
 
 std::string SessionService::set_cookie_header(const std::string& id) const {
-  return settings_.session.cookie + "=" + id + "; Path=/; HttpOnly; SameSite=Lax";
+  std::string h = settings_.session.cookie + "=" + sign_session_id(secret_, id) +
+                  "; Path=/; HttpOnly; SameSite=Lax";
+  if (settings_.session.cookie_secure) h += "; Secure";
+  if (settings_.session.cookie_max_age.count() > 0)
+    h += "; Max-Age=" + std::to_string(settings_.session.cookie_max_age.count() / 1000);
+  return h;
 }
 
-void SessionService::open(const std::optional<std::string>& cookie_id,
+std::optional<std::string> SessionService::page_cookie(
+    const std::optional<std::string>& cookie_value) const {
+  if (cookie_value && verify_session_cookie(secret_, *cookie_value)) return std::nullopt;
+  return set_cookie_header(new_session_id());
+}
+
+void SessionService::with_store(std::function<void(SessionStore&)> fn,
+                                std::function<void()> stopped) {
+  host_.with_store(std::move(fn), std::move(stopped));
+}
+
+void SessionService::open(const std::optional<std::string>& cookie_value,
+                          const std::string& peer_ip,
                           std::function<void(Status, OpenedSession)> done) {
   // Completes `done` from a store answer about `id`.
-  auto answer = [this, done](const std::string& id, bool issued) {
-    return [this, done, id, issued](Status s, const SessionRecord* r) {
+  auto answer = [this, done](const std::string& id, bool issued, bool created) {
+    return [this, done, id, issued, created](Status s, const SessionRecord* r) {
       OpenedSession o;
       if (s.is_ok()) {
         o.id = id;
         o.key = routing_key_of(id);
         if (r) o.record = *r;
         o.issued = issued;
+        o.created = created;
       }
       done(s, std::move(o));
     };
   };
-  auto issue = [this, answer](SessionStore& store) {
-    std::string id = new_session_id();
-    store.create_session(id, ttl_ms_, answer(id, true));
-  };
   auto stopped = [done] { done(Status(StatusCode::kUnavailable, "server is stopping"), {}); };
-  if (!cookie_id || !well_formed_session_id(*cookie_id)) {
-    host_.with_store(issue, stopped);
-    return;
-  }
-  std::string id = *cookie_id;
+  // Creates the record for id, within the creation caps. A store that already
+  // has id (another tab of the browser got there first) answers with that record.
+  auto create = [this, answer, stopped, peer_ip, done](const std::string& id, bool issued) {
+    bool per_ip = false;
+    if (uint32_t wait = creation_limiter_.try_acquire(peer_ip, CreationLimiter::Clock::now(), per_ip)) {
+      OpenedSession o;
+      o.retry_after_s = wait;
+      done(Status(StatusCode::kLimit,
+                  std::string(per_ip ? "too many new sessions from this address"
+                                     : "too many new sessions on this server") +
+                      "; retry in " + std::to_string(wait) + " s"),
+           std::move(o));
+      return;
+    }
+    // Completions may run on a plugin thread; with_store hops to the control thread.
+    host_.with_store(
+        [this, id, on_created = answer(id, issued, true)](SessionStore& store) {
+          store.create_session(id, ttl_ms_, on_created);
+        },
+        stopped);
+  };
+  std::optional<std::string> id;
+  if (cookie_value) id = verify_session_cookie(secret_, *cookie_value);
+  if (!id) return create(new_session_id(), true);  // absent, old unsigned, or forged
   host_.with_store(
-      [this, id, issue, stopped, loaded = answer(id, false)](SessionStore& store) {
-        store.load(id, ttl_ms_, [this, issue, stopped, loaded](Status s, const SessionRecord* r) {
-          if (s.code() == StatusCode::kNotFound) {
-            // Unknown or expired: issue a fresh id (never adopt one we did not issue).
-            // Completions may run on a plugin thread; hop back to the control thread.
-            host_.with_store(issue, stopped);
-            return;
-          }
+      [this, id = *id, create, loaded = answer(*id, false, false)](SessionStore& store) {
+        store.load(id, ttl_ms_, [id, create, loaded](Status s, const SessionRecord* r) {
+          // Signed by us, so ours to create: first use of a page's cookie, or expired.
+          if (s.code() == StatusCode::kNotFound) return create(id, false);
           loaded(s, r);
         });
       },
@@ -126,6 +159,15 @@ std::shared_ptr<SessionService::Pending> SessionService::take(const std::string&
 }
 
 void SessionService::announce_binding(const std::string& key, const SessionRecord& r, Promise p, Json value) {
+  announce(
+      [&](const std::string& nonce) {
+        return routing::encode_session_sync(key, r.user_id, r.channels, nonce);
+      },
+      std::move(p), std::move(value));
+}
+
+void SessionService::announce(const std::function<std::string(const std::string& nonce)>& encode,
+                              Promise p, Json value) {
   std::string nonce = instance_ + "-" + std::to_string(next_nonce_++);
   auto pending = std::make_shared<Pending>();
   pending->promise = p;
@@ -141,7 +183,7 @@ void SessionService::announce_binding(const std::string& key, const SessionRecor
       lost->promise.reject({"transport_unavailable",
                             "saved, but the bus did not deliver the change back within 5 s"});
   });
-  host_.publish(routing::encode_session_sync(key, r.user_id, r.channels, nonce),
+  host_.publish(encode(nonce),
                 [this, nonce](Status s) {
                   if (s.is_ok()) return;  // announcement_applied() completes it
                   if (auto refused = take(nonce)) {
@@ -159,6 +201,147 @@ void SessionService::announcement_applied(const std::string& nonce) {
   // The timer lives on the control thread; cancel it there.
   boost::asio::post(host_.control(), [done] { done->timer->cancel(); });
   done->promise.resolve(done->value);
+}
+
+// --- session-id rotation ------------------------------------------------------
+
+namespace {
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+struct SessionService::Rotation {
+  std::string old_id, old_key, new_id, new_key, user;
+  SessionRecord old_record;  // as loaded
+  SessionRecord record;      // the new record, as the store last answered
+  size_t step = 0;
+  bool created = false;  // the new record exists (to remove on failure)
+  Promise promise;
+  OnRotated on_rotated;
+};
+
+Future SessionService::rotate(const std::string& old_id, const std::string& old_key,
+                              const std::string& user, OnRotated on_rotated) {
+  auto r = std::make_shared<Rotation>();
+  r->old_id = old_id;
+  r->old_key = old_key;
+  r->new_id = new_session_id();
+  r->new_key = routing_key_of(r->new_id);
+  r->user = user;
+  r->on_rotated = std::move(on_rotated);
+  Future f = r->promise.future();
+  rotate_step(std::move(r));
+  return f;
+}
+
+// One store call per step, each from the control thread (completions may come
+// on a plugin thread, so every step hops back through with_store):
+//   load old, create new, set user, add channels, set each data key, remove old,
+// then switch the caller and announce. The store has no multi-key transaction;
+// a change made to the old id by another tab between the load and the removal
+// is lost (that call fails with session_expired if it lands after the removal).
+void SessionService::rotate_step(std::shared_ptr<Rotation> r) {
+  host_.with_store(
+      [this, r](SessionStore& store) {
+        auto next = [this, r](Status s, const SessionRecord* rec) {
+          if (!s.is_ok()) return rotate_failed(r, s);
+          if (rec) r->record = *rec;
+          ++r->step;
+          rotate_step(r);
+        };
+        const size_t data_first = 4, data_end = data_first + r->old_record.data.size();
+        const size_t step = r->step;
+        if (step == 0) {
+          store.load(r->old_id, ttl_ms_, [this, r, next](Status s, const SessionRecord* rec) {
+            if (s.is_ok() && rec == nullptr) s = Status(StatusCode::kError, "no record");
+            if (!s.is_ok()) return rotate_failed(r, s);
+            r->old_record = *rec;
+            next(s, nullptr);
+          });
+        } else if (step == 1) {
+          r->created = true;
+          store.create_session(r->new_id, ttl_ms_, next);
+        } else if (step == 2) {
+          store.set_user(r->new_id, r->user, ttl_ms_, next);
+        } else if (step == 3) {
+          const auto& ch = r->old_record.channels;
+          if (ch.empty()) return next(Status::ok(), nullptr);
+          // The session already holds these: the copy must not fail on the limit.
+          uint32_t max = std::max<uint32_t>(settings_.limits.channels_per_session,
+                                            static_cast<uint32_t>(ch.size()));
+          store.add_channels(r->new_id, ch, max, ttl_ms_, next);
+        } else if (step < data_end) {
+          const auto& [k, v] = r->old_record.data[step - data_first];
+          store.set_data(r->new_id, k, v, ttl_ms_, next);
+        } else if (step == data_end) {
+          store.remove(r->old_id, next);
+        } else {
+          // The store now holds only the new id: switch the caller first (its
+          // claim frame goes out before the RPC reply), then tell every server.
+          if (r->on_rotated) r->on_rotated(r->new_id, r->new_key, r->record);
+          std::string sealed = bus_sealer_.seal(r->new_id, r->new_key);
+          announce(
+              [&](const std::string& nonce) {
+                return routing::encode_session_rotate(r->old_key, r->new_key, sealed,
+                                                      r->record.user_id, r->record.channels, nonce);
+              },
+              r->promise, Json(r->user));
+        }
+      },
+      [r] { r->promise.reject({"store_unavailable", "server is stopping"}); });
+}
+
+void SessionService::rotate_failed(const std::shared_ptr<Rotation>& r, const Status& s) {
+  if (r->created) {
+    // Best effort: the half-made copy would otherwise only expire with its TTL.
+    host_.with_store([id = r->new_id](SessionStore& store) { store.remove(id, [](Status, const SessionRecord*) {}); },
+                     [] {});
+  }
+  r->promise.reject(store_error(s));
+}
+
+std::string SessionService::claim_token(const std::string& new_id, const std::string& old_id) const {
+  return make_claim_token(claim_sealer_, new_id, old_id, unix_ms_now() + settings_.session.claim_ttl.count());
+}
+
+SessionService::ClaimAnswer SessionService::redeem_claim(
+    std::string_view token, const std::optional<std::string>& cookie_value) const {
+  ClaimAnswer a;
+  if (token.empty()) {
+    a.message = "missing claim token (?claim=TOKEN)\n";
+    return a;
+  }
+  if (!cookie_value || cookie_value->empty()) {
+    a.status = 403;
+    a.message = "a claim must carry the session cookie it was issued to\n";
+    return a;
+  }
+  // The old id inside the presented cookie (signed form; the raw value otherwise,
+  // which can only match if it is the old id itself).
+  std::string old_id = verify_session_cookie(secret_, *cookie_value).value_or(*cookie_value);
+  auto check = check_claim_token(claim_sealer_, token, old_id, unix_ms_now());
+  switch (check.result) {
+    case ClaimCheck::Result::kMalformed: a.message = "invalid claim token\n"; return a;
+    case ClaimCheck::Result::kExpired: a.message = "claim token expired\n"; return a;
+    case ClaimCheck::Result::kWrongSession:
+      a.status = 403;
+      a.message = "the claim token was issued to another session cookie\n";
+      return a;
+    case ClaimCheck::Result::kOk: break;
+  }
+  a.status = 204;
+  a.set_cookie = set_cookie_header(check.new_id);
+  return a;
+}
+
+std::optional<std::string> SessionService::unseal_rotated_id(const std::string& sealed,
+                                                              const std::string& new_key) const {
+  auto id = bus_sealer_.open(sealed, new_key);
+  if (!id || !well_formed_session_id(*id) || routing_key_of(*id) != new_key) return std::nullopt;
+  return id;
 }
 
 }  // namespace switchboard::session

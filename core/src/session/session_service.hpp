@@ -17,6 +17,8 @@
 #include <unordered_map>
 
 #include "config/settings.hpp"
+#include "session/creation_limiter.hpp"
+#include "session/claim_token.hpp"
 #include "plugin/plugin_host.hpp"
 #include "switchboard/config.hpp"
 #include "switchboard/future.hpp"
@@ -29,6 +31,10 @@ struct OpenedSession {
   std::string key;  // bus routing key
   SessionRecord record;
   bool issued = false;  // a new id: the response must carry Set-Cookie
+  bool created = false;  // the store was asked to create the record
+  // On a refusal by a creation rate cap: seconds the client should wait (429
+  // Retry-After). 0 for every other failure.
+  uint32_t retry_after_s = 0;
 };
 
 // The error an RPC caller sees for a failed store/transport step.
@@ -38,10 +44,25 @@ class SessionService {
  public:
   SessionService(const config::Settings& settings, plugin::PluginHost& host);
 
-  // Loads the session named by a cookie value, or issues a new one when the value
-  // is absent, malformed or unknown to the store (ids are never adopted).
-  void open(const std::optional<std::string>& cookie_id,
+  // For a WebSocket upgrade: loads the session named by a signed cookie value.
+  // Records are created here, and only here, on first use: a validly signed id
+  // the store does not know (issued on a page, or expired) is created under that
+  // id, so tabs that got the cookie from one page share one session even when
+  // they connect at the same moment; an absent, unsigned or forged value gets a
+  // fresh id (issued: Set-Cookie on the 101). Every creation passes the
+  // creation caps (limits.new_sessions_per_ip / _per_second): over them, done
+  // gets kLimit with retry_after_s set.
+  void open(const std::optional<std::string>& cookie_value, const std::string& peer_ip,
             std::function<void(Status, OpenedSession)> done);
+
+  // For a page or /switchboard.js: the Set-Cookie value to send, carrying a fresh
+  // signed id, when the request has no validly signed cookie; nullopt otherwise.
+  // Synchronous and creates no store record.
+  std::optional<std::string> page_cookie(const std::optional<std::string>& cookie_value) const;
+
+  // Runs fn with the store on the control thread (or stopped when stopping): for
+  // follow-up store calls made from a completion, which may run on any thread.
+  void with_store(std::function<void(SessionStore&)> fn, std::function<void()> stopped);
 
   // Runs one store operation and, when announce is set, publishes the session's
   // new binding. The Future resolves to result(record).
@@ -54,7 +75,33 @@ class SessionService {
   void announcement_applied(const std::string& nonce);
 
   std::string routing_key_of(const std::string& id) const;
+  // The Set-Cookie value for id: the signed id and the cookie flags.
   std::string set_cookie_header(const std::string& id) const;
+
+  // Session-id rotation on sign-in (docs/protocol.md "Session id rotation"):
+  // copies the record of old_id under a new random id with `user` set, removes
+  // the old record, calls on_rotated(new_id, new_key, new record) on the control
+  // thread, then announces the move on the bus (every server moves the session's
+  // connections to the new key). Resolves to the user id once this server
+  // applied its echo; a failed store step leaves the old record as it was.
+  using OnRotated = std::function<void(const std::string& new_id, const std::string& new_key,
+                                       const SessionRecord& record)>;
+  Future rotate(const std::string& old_id, const std::string& old_key, const std::string& user,
+                OnRotated on_rotated);
+  // A claim token for the cookie of new_id, redeemable by the holder of old_id's
+  // cookie for session.claim_ttl on any server sharing the session secret.
+  std::string claim_token(const std::string& new_id, const std::string& old_id) const;
+  // GET /switchboard/session?claim=TOKEN: 204 with the new Set-Cookie, or
+  // 400 (bad or expired token) / 403 (not the cookie the token was issued to).
+  struct ClaimAnswer {
+    unsigned status = 400;
+    std::string message;     // for the response body on refusals
+    std::string set_cookie;  // 204 only
+  };
+  ClaimAnswer redeem_claim(std::string_view token, const std::optional<std::string>& cookie_value) const;
+  // The new id in a rotation announcement, if it opens and names new_key.
+  std::optional<std::string> unseal_rotated_id(const std::string& sealed,
+                                               const std::string& new_key) const;
   const config::Settings& settings() const { return settings_; }
 
  private:
@@ -62,6 +109,12 @@ class SessionService {
   // Publishes the binding; p resolves to value once this server applied the echo.
   void announce_binding(const std::string& key, const SessionRecord& r, Promise p, Json value);
   std::shared_ptr<Pending> take(const std::string& nonce);
+  // Publishes encode(nonce); p resolves to value once this server applied the echo.
+  void announce(const std::function<std::string(const std::string& nonce)>& encode, Promise p,
+                Json value);
+  struct Rotation;
+  void rotate_step(std::shared_ptr<Rotation> r);
+  void rotate_failed(const std::shared_ptr<Rotation>& r, const Status& s);
 
   const config::Settings& settings_;
   plugin::PluginHost& host_;
@@ -71,6 +124,10 @@ class SessionService {
   std::atomic<uint64_t> next_nonce_{0};
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Pending>> pending_;  // guarded by mu_
+  CreationLimiter creation_limiter_;  // caps open()'s record creations
+  // Keys derived from secret_ (declared after it): rotated ids on the bus, claim tokens.
+  const Sealer bus_sealer_{secret_, "rotated-id"};
+  const Sealer claim_sealer_{secret_, "claim"};
 };
 
 }  // namespace switchboard::session

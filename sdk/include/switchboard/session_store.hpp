@@ -42,6 +42,9 @@ class SessionStore {
   virtual Status start() = 0;
   virtual void stop() = 0;
 
+  // Creates an empty record for `id`. When `id` already names a live record, that
+  // record is kept and returned unchanged (two tabs of one browser may create the
+  // session named by their shared cookie at the same moment).
   virtual void create_session(std::string_view id, int64_t ttl_ms, StoreCallback done) = 0;
   virtual void load(std::string_view id, int64_t ttl_ms, StoreCallback done) = 0;
   // kLimit (and no change) if the set would exceed max_channels.

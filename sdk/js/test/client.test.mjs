@@ -393,3 +393,25 @@ test('a callback that throws does not break the dispatch of later frames', async
   assert.deepEqual(seen, ['after']);
   await flush();
 });
+
+test('one bad frame in a batch costs only that frame; the error is reported', () => {
+  const ss = client();
+  const ws = FakeSocket.last;
+  ws.ready();
+  const seen = [];
+  const errs = [];
+  ss.event.on('e', (x, c) => seen.push(c === undefined ? x : [x, c]));
+  ss.server.on('error', (e) => errs.push(e));
+  // What an old server sent for 1e999 (`Infinity` is not JSON), amid good frames
+  // whose strings hold the characters the splitter must not cut at.
+  const good = (i) => JSON.stringify({ t: 'event', e: 'e', p: [i], c: 'a,]}"[{' });
+  ws.raw(`[${good(1)},{"t":"event","e":"e","p":[Infinity]},${good(2)},{"t":"event","e":"e","p":[NaN]},${good(3)}]`);
+  assert.deepEqual(seen, [
+    [1, 'a,]}"[{'],
+    [2, 'a,]}"[{'],
+    [3, 'a,]}"[{'],
+  ]);
+  assert.equal(errs.length, 1);
+  assert.equal(errs[0].code, 'bad_frame');
+  assert.match(errs[0].message, /2 frame/);
+});
