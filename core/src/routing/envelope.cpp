@@ -206,15 +206,7 @@ std::string encode_publish(Target target, const std::vector<std::string>& target
 
 std::string encode_session_sync(std::string_view session_key, const std::optional<std::string>& user,
                                 const std::vector<std::string>& channels, std::string_view nonce) {
-  json::object o;
-  o["t"] = "_session";
-  o["s"] = session_key;
-  o["u"] = user ? json::value(*user) : json::value(nullptr);
-  json::array ch;
-  for (const auto& c : channels) ch.emplace_back(c);
-  o["ch"] = std::move(ch);
-  if (!nonce.empty()) o["n"] = nonce;
-  return json::serialize(o);
+  return encode_session_rotate(session_key, {}, {}, user, channels, nonce);
 }
 
 std::string encode_session_rotate(std::string_view old_key, std::string_view new_key,
@@ -223,8 +215,10 @@ std::string encode_session_rotate(std::string_view old_key, std::string_view new
   json::object o;
   o["t"] = "_session";
   o["s"] = old_key;
-  o["k"] = new_key;
-  o["x"] = sealed_id;
+  if (!new_key.empty()) {
+    o["k"] = new_key;
+    o["x"] = sealed_id;
+  }
   o["u"] = user ? json::value(*user) : json::value(nullptr);
   json::array ch;
   for (const auto& c : channels) ch.emplace_back(c);
