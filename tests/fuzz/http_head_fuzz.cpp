@@ -16,7 +16,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
 
-#include "fuzz_http_limits.hpp"
+#include "net/http_limits.hpp"
 
 namespace http = boost::beast::http;
 
@@ -60,7 +60,7 @@ std::string describe(const Outcome& o) {
 // take what it can, keep the rest for the next read; end of input is EOF.
 Outcome run(const std::vector<std::string_view>& chunks) {
   http::request_parser<http::string_body> p;
-  switchboard::fuzz::setup_request_parser(p);
+  switchboard::net::limit_request_parser(p);
   std::string buf;
   Outcome out;
   boost::beast::error_code ec;
@@ -80,7 +80,7 @@ Outcome run(const std::vector<std::string_view>& chunks) {
       out.fields = static_cast<size_t>(std::distance(req.begin(), req.end()));
       out.keep_alive = req.keep_alive();
       out.upgrade = p.upgrade();
-      if (out.body.size() > switchboard::fuzz::kBodyLimit) finding("body above the limit");
+      if (out.body.size() > switchboard::net::kMaxRequestBody) finding("body above the limit");
     }
     return out;
   };
@@ -114,7 +114,7 @@ bool agree(const Outcome& whole, const Outcome& other, size_t head_bytes) {
   if (whole == other) return true;
   bool one_hit_limit = (whole.header_limit && other.error.empty()) ||
                        (other.header_limit && whole.error.empty());
-  return one_hit_limit && head_bytes > switchboard::fuzz::kHeaderLimit;
+  return one_hit_limit && head_bytes > switchboard::net::kMaxRequestHeader;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -126,7 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t head_bytes = eoh == std::string_view::npos ? stream.size() : eoh + 4;
 
   Outcome whole = run({stream});
-  if (whole.done && head_bytes > 2 * size_t{switchboard::fuzz::kHeaderLimit})
+  if (whole.done && head_bytes > 2 * size_t{switchboard::net::kMaxRequestHeader})
     finding("accepted a head above twice the header limit");
   Outcome two = run({stream.substr(0, split), stream.substr(split)});
   if (!agree(whole, two, head_bytes))

@@ -168,7 +168,7 @@ TEST_CASE("rpc: a non-finite number in the arguments is refused with bad_request
   CHECK(c->protocol_violations().empty());
 }
 
-TEST_CASE("a handler's non-finite result or publish never leaves the server as JSON",
+TEST_CASE("a handler's non-finite result, publish or session value never leaves the server as JSON",
           "[integration][bus_security][json]") {
   TestServer srv;
   auto c = srv.connect();
@@ -178,5 +178,8 @@ TEST_CASE("a handler's non-finite result or publish never leaves the server as J
   CHECK(err_code(reply) == "bad_args");
   CHECK_THAT(str(reply.at("err").at("message")), Catch::Contains("not finite"));
   expect_quiet(*c, *c);  // the "nan" event was never published
+  reply = c->wait_reply(c->send_rpc("t.nonFinite", {"session"}));
+  CHECK(err_code(reply) == "bad_args");
+  CHECK_THAT(str(reply.at("err").at("message")), Catch::Contains("not finite"));
   CHECK(c->protocol_violations().empty());
 }

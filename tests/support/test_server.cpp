@@ -21,6 +21,7 @@
 //   t.echo(...args)                                     -> args
 //   t.nonFinite(what)                                   "result": returns [NaN];
 //                                                       "publish": publishes all("nan", NaN)
+//                                                       "session": session data "nan" = [NaN]
 //
 // main is exactly what an app author writes; config errors are printed and exit 1.
 #include <boost/json.hpp>
@@ -200,6 +201,7 @@ void register_methods(sb::Server& app, Holds& holds) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     if (req.arg<std::string>(0) == "publish")
       return publishing([&] { return req.publish().publish_all("nan", json::array{nan}); });
+    if (req.arg<std::string>(0) == "session") return req.session().set("nan", json::array{nan});
     return json::array{nan};
   });
 }

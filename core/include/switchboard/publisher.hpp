@@ -8,6 +8,10 @@
 // the transport is not connected (an outage) or the server is stopping; a
 // message the transport itself refuses later (backpressure) cannot be reported
 // to the call. Both are counted in /metrics as switchboard_events_dropped_total.
+// A call that can never be delivered throws std::invalid_argument naming the
+// problem: an empty event name, a bad channel name or user id, more names than
+// limits.max_bus_targets, a non-finite number in the arguments (NaN, Infinity:
+// not JSON), or a message over limits.max_bus_message_bytes.
 #pragma once
 
 #include <string_view>

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "net/http_limits.hpp"
 #include "net/static_files.hpp"
 #include "net/ws_connection.hpp"
 #include "net/ws_handshake.hpp"
@@ -14,10 +15,6 @@
 namespace switchboard::net {
 
 namespace {
-constexpr size_t kMaxRequestBody = 16 * 1024;  // we take no uploads; bounds memory
-// Request line + headers. Beast's default is also 8 KiB; set here so the 431
-// answer and docs/operations.md cannot drift from it.
-constexpr uint32_t kMaxRequestHeader = 8 * 1024;
 // The first read of a keep-alive connection's next request (more follows as needed).
 constexpr size_t kFirstReadBytes = 4096;
 // After a closing answer, input is drained this long (at most the handshake
@@ -51,8 +48,7 @@ void HttpSession::run() {
 
 void HttpSession::do_read() {
   parser_.emplace();
-  parser_->header_limit(kMaxRequestHeader);
-  parser_->body_limit(kMaxRequestBody);
+  limit_request_parser(*parser_);
   if (requests_ > 0 && buffer_.size() == 0) {
     // Between two requests the idle limit applies; once bytes arrive the request
     // gets the handshake timeout like the first one.
@@ -87,7 +83,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
       return;
     if (ec == http::error::header_limit)
       return reject(http::status::request_header_fields_too_large,
-                    "request line and headers are limited to " +
+                    "request headers are limited to " +
                         std::to_string(kMaxRequestHeader / 1024) + " KiB");
     if (ec == http::error::body_limit)
       return reject(http::status::payload_too_large,

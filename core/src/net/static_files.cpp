@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -146,14 +147,44 @@ std::optional<fs::path> resolve_static_path(const std::string& root, std::string
   return real;
 }
 
+namespace {
+// Opens `path` (inside the canonical `base`) one component at a time with
+// O_NOFOLLOW, each relative to the folder opened before: a folder or the file
+// swapped for a symlink after resolve_static_path() checked it is refused, so
+// the check and the open see the same tree. -1 on any failure.
+int open_beneath(const fs::path& base, const fs::path& path, int file_flags) {
+  int dir = ::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return -1;
+  const fs::path rel = path.lexically_relative(base);
+  auto last = std::prev(rel.end());
+  for (auto it = rel.begin(); it != rel.end(); ++it) {
+    const bool is_last = it == last;
+    int flags = is_last ? file_flags : O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    int next = ::openat(dir, it->c_str(), flags | O_NOFOLLOW);
+    ::close(dir);
+    if (next < 0 || is_last) return next;
+    dir = next;
+  }
+  ::close(dir);
+  return -1;
+}
+}  // namespace
+
 std::optional<StaticFile> open_static(const std::string& root, std::string_view target,
                                       bool follow_symlinks) {
   auto path = resolve_static_path(root, target, follow_symlinks);
   if (!path) return std::nullopt;
-  // O_NOFOLLOW: a last component swapped for a symlink since the check is
-  // refused. O_NONBLOCK: one swapped for a FIFO cannot block the loop in open().
-  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow_symlinks ? 0 : O_NOFOLLOW);
-  int fd = ::open(path->c_str(), flags);
+  // O_NONBLOCK: a file swapped for a FIFO since the check cannot block the loop
+  // in open(). Symlinks refused: no component may have become one either.
+  const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  int fd = -1;
+  if (follow_symlinks) {
+    fd = ::open(path->c_str(), flags);
+  } else {
+    std::error_code ec;
+    const fs::path base = fs::canonical(root, ec);
+    if (!ec) fd = open_beneath(base, *path, flags);
+  }
   if (fd < 0) return std::nullopt;
   StaticFile f;
   f.file.native_handle(fd);  // owns it from here

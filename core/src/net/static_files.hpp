@@ -58,8 +58,9 @@ struct StaticFile {
   std::time_t mtime = 0;
 };
 
-// resolve_static_path, then opens the file (O_NOFOLLOW when symlinks are
-// refused) and checks it is still a regular file; nullopt otherwise.
+// resolve_static_path, then opens the file (when symlinks are refused, one
+// component at a time with O_NOFOLLOW, so nothing swapped for a symlink since the
+// check is followed) and checks it is still a regular file; nullopt otherwise.
 std::optional<StaticFile> open_static(const std::string& root, std::string_view target,
                                       bool follow_symlinks);
 

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "routing/envelope.hpp"
+#include "routing/finite_numbers.hpp"
 
 namespace switchboard::detail {
 namespace {
@@ -188,6 +189,8 @@ std::optional<std::string> SessionOps::user_id() const {
 
 Future SessionOps::set(const std::string& key, Json value) {
   if (key.empty()) return Future::failed({"bad_args", "empty session data key"});
+  if (!routing::all_numbers_finite(value))
+    return Future::failed({"bad_args", std::string("the value ") + routing::kNonFiniteNumber});
   std::optional<std::string> text;
   if (!value.is_null()) text = boost::json::serialize(value);
   const uint64_t max_bytes = service_.settings().limits.session_data_bytes;
