@@ -28,13 +28,18 @@ class Bus {
     std::lock_guard lock(mu_);
     std::erase(members_, t);
   }
-  // Holds the lock while enqueuing so every member sees one global order.
-  bool publish(MemoryTransport* from, std::string_view bytes) {
-    auto msg = std::make_shared<const std::string>(bytes);
+  // All or nothing: OK promises that every started member, the publisher
+  // included, delivers the message (conformance T2), so one full queue (a slow
+  // peer's or our own) makes the whole publish BACKPRESSURE rather than OK-and-drop
+  // somewhere. Queues grow only here, under mu_, so the room checked is still there
+  // when we enqueue (a delivery thread can only shrink them meanwhile). Holding mu_
+  // while enqueuing also gives every member one global order.
+  bool publish(std::string_view bytes) {
     std::lock_guard lock(mu_);
-    if (!from->enqueue(msg)) return false;
     for (auto* m : members_)
-      if (m != from) m->enqueue(msg);  // a full peer drops; at-most-once
+      if (!m->has_room()) return false;
+    auto msg = std::make_shared<const std::string>(bytes);
+    for (auto* m : members_) m->enqueue(msg);
     return true;
   }
 
@@ -66,18 +71,26 @@ switchboard::Status MemoryTransport::start() {
 }
 
 switchboard::Status MemoryTransport::publish(std::string_view bytes) {
-  if (!bus_) return {switchboard::StatusCode::kUnavailable, "memory transport not started"};
-  if (!bus_->publish(this, bytes))
-    return {switchboard::StatusCode::kBackpressure, "memory transport queue full"};
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return {switchboard::StatusCode::kUnavailable, "memory transport not started"};
+  }
+  if (!bus_->publish(bytes))
+    return {switchboard::StatusCode::kBackpressure,
+            "memory transport queue full (an instance on bus '" + bus_name_ + "' is behind)"};
   return {};
 }
 
-bool MemoryTransport::enqueue(const std::shared_ptr<const std::string>& message) {
+bool MemoryTransport::has_room() {
   std::lock_guard lock(mu_);
-  if (!running_ || queue_.size() >= max_queue_) return false;
+  return !running_ || queue_.size() < max_queue_;  // a stopping member takes nothing
+}
+
+void MemoryTransport::enqueue(const std::shared_ptr<const std::string>& message) {
+  std::lock_guard lock(mu_);
+  if (!running_) return;  // stopping: it leaves the bus and delivers nothing more
   queue_.push_back(message);
   cv_.notify_one();
-  return true;
 }
 
 void MemoryTransport::run() {

@@ -1,7 +1,9 @@
 // The memory transport: an in-process bus. Every instance configured with the
 // same `bus` name in one process sees every message published on it (itself
 // included). Each instance delivers from its own thread through a bounded queue,
-// so publish never calls back into the host inline.
+// so publish never calls back into the host inline. publish is all or nothing:
+// OK when every instance on the bus queued the message, BACKPRESSURE (queued
+// nowhere) when any queue is full.
 #pragma once
 
 #include <condition_variable>
@@ -27,8 +29,10 @@ class MemoryTransport final : public switchboard::Transport {
   switchboard::Status publish(std::string_view bytes) override;
   void stop() override;
 
-  // Called by the bus for each message (any publisher's thread).
-  bool enqueue(const std::shared_ptr<const std::string>& message);
+  // Called by the bus under its lock (any publisher's thread): whether the queue
+  // takes one more message, then the message itself.
+  bool has_room();
+  void enqueue(const std::shared_ptr<const std::string>& message);
 
  private:
   void run();

@@ -119,6 +119,10 @@ void StoreUnderTest::stop() {
   }, 30s);
 }
 
+uint64_t StoreUnderTest::duplicate_completions() const {
+  return duplicates_.load() + store_->ignored_completions();
+}
+
 std::future<StoreAnswer> StoreUnderTest::call_async(const Op& op) {
   auto promise = std::make_shared<std::promise<StoreAnswer>>();
   auto fired = std::make_shared<std::atomic<int>>(0);

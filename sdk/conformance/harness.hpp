@@ -138,7 +138,9 @@ class StoreUnderTest {
   // Fire-and-forget for concurrency cases; the answer arrives in the future.
   std::future<StoreAnswer> call_async(const Op& op);
   int state() const { return state_.state.load(); }
-  uint64_t duplicate_completions() const { return duplicates_.load(); }
+  // Completions of this instance beyond the first of an operation, or after its
+  // stop() returned: the ones the harness saw plus the ones the host ignored.
+  uint64_t duplicate_completions() const;
 
  private:
   const KitContext& kit_;

@@ -17,6 +17,7 @@
 #include "config/schema.hpp"
 #include "config/validate.hpp"
 #include "observe/log.hpp"
+#include "plugin/completion_registry.hpp"
 #include "plugin/loader.hpp"
 #include "spec.hpp"
 #include "switchboard/config.hpp"
@@ -122,10 +123,26 @@ bool available(const Case& c, const KitContext& kit, std::string& why) {
   return false;
 }
 
+// Fails r when the host ignored store completions while the case ran (a second
+// completion of one operation, or one after stop() returned): the host survives
+// them, but they break the contract, so the case that provoked them fails, naming
+// the operation.
+void check_completions(Result& r, uint64_t ignored_before) {
+  const auto& registry = plugin::CompletionRegistry::process();
+  uint64_t n = registry.ignored() - ignored_before;
+  if (n == 0) return;
+  std::string what = registry.describe_ignored(ignored_before);
+  if (n > 1) what += " (" + std::to_string(n) + " completions ignored during this case)";
+  what += "; an operation must complete exactly once, and never after stop() returns";
+  r.message = r.outcome == "FAIL" ? what + "; the case also failed: " + r.message : what;
+  r.outcome = "FAIL";
+}
+
 // Runs one case on its own thread under its watchdog. A hung case is reported and
 // abandoned (its thread detached); the process then ends with _Exit.
 Result run_case(const Case& c, const KitContext& kit, bool& hung) {
   Result r{&c, "PASS", "", 0};
+  const uint64_t ignored_before = plugin::CompletionRegistry::process().ignored();
   auto t0 = Clock::now();
   auto done = std::make_shared<std::promise<std::pair<bool, std::string>>>();
   auto fut = done->get_future();
@@ -152,6 +169,7 @@ Result run_case(const Case& c, const KitContext& kit, bool& hung) {
       r.outcome = "FAIL";
       r.message = msg;
     }
+    check_completions(r, ignored_before);
   }
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return r;

@@ -1,5 +1,6 @@
 // Session-store cases (docs/conformance-spec.md, section S).
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "spec.hpp"
@@ -49,6 +50,58 @@ void no_duplicates(const StoreUnderTest& s) {
   expect(s.duplicate_completions() == 0, "an operation completed more than once");
 }
 
+void create_named(StoreUnderTest& s, const std::string& id, int64_t ttl = kTtl) {
+  auto a = s.call([&](SessionStore& st, StoreCallback cb) { st.create_session(id, ttl, cb); });
+  expect(a.status.is_ok() && a.record, "create_session(" + id + ") failed: " + a.status.message());
+}
+StoreAnswer set_user(StoreUnderTest& s, const std::string& id, std::optional<std::string> user,
+                     int64_t ttl = kTtl) {
+  return s.call([&](SessionStore& st, StoreCallback cb) { st.set_user(id, user, ttl, cb); });
+}
+StoreAnswer set_data(StoreUnderTest& s, const std::string& id, const std::string& key,
+                     std::optional<std::string> value, int64_t ttl = kTtl) {
+  return s.call([&](SessionStore& st, StoreCallback cb) { st.set_data(id, key, value, ttl, cb); });
+}
+
+std::string joined(const std::set<std::string>& names) {
+  std::string o = "{";
+  for (const auto& n : names) o += (o.size() > 1 ? "," : "") + n;
+  return o + "}";
+}
+
+// Every operation on id, by name, with harmless arguments.
+std::vector<std::pair<std::string, StoreUnderTest::Op>> every_op(const std::string& id) {
+  return {
+      {"load", [id](SessionStore& st, StoreCallback cb) { st.load(id, kTtl, cb); }},
+      {"add_channels", [id](SessionStore& st, StoreCallback cb) { st.add_channels(id, {"a"}, 10, kTtl, cb); }},
+      {"remove_channels", [id](SessionStore& st, StoreCallback cb) { st.remove_channels(id, {"a"}, kTtl, cb); }},
+      {"clear_channels", [id](SessionStore& st, StoreCallback cb) { st.clear_channels(id, kTtl, cb); }},
+      {"set_user", [id](SessionStore& st, StoreCallback cb) { st.set_user(id, std::string("u"), kTtl, cb); }},
+      {"set_data", [id](SessionStore& st, StoreCallback cb) { st.set_data(id, "k", std::string("1"), kTtl, cb); }},
+      {"remove", [id](SessionStore& st, StoreCallback cb) { st.remove(id, cb); }},
+  };
+}
+
+// S1.08: the record answered is the one of the id asked for. tag "a" or "b" names
+// which of the case's two sessions it must be.
+void expect_record_of(const StoreAnswer& a, const std::string& tag, const std::string& what) {
+  expect(a.status.is_ok() && a.record, what + " failed: " + status_name(a.status.code()) + ": " +
+                                           a.status.message());
+  const std::string other = tag == "a" ? "b" : "a";
+  const auto& r = *a.record;
+  std::set<std::string> ch(r.channels.begin(), r.channels.end());
+  bool mine = r.user_id == std::optional<std::string>("user-" + tag) && ch.count("ch-" + tag) &&
+              !ch.count("ch-" + other);
+  for (const auto& [k, v] : r.data)
+    if (k == "owner") mine = mine && v == "\"" + tag + "\"";
+  expect(mine, what + " answered another session's record (user " + r.user_id.value_or("none") +
+                   ", channels " + joined(ch) + ")");
+}
+
+// The message the host answers an operation with when the plugin's stop() returned
+// without completing it (plugin::PluginStore::stop): the plugin broke S5.01.
+constexpr std::string_view kHostAnsweredAtStop = "session store stopped before completing";
+
 
 }  // namespace
 
@@ -72,16 +125,7 @@ std::vector<Case> store_cases() {
                  StoreUnderTest s(kit);
                  started(s);
                  std::string id = unique_id("missing");
-                 std::vector<std::pair<std::string, StoreUnderTest::Op>> ops = {
-                     {"load", [&](SessionStore& st, StoreCallback cb) { st.load(id, kTtl, cb); }},
-                     {"add_channels", [&](SessionStore& st, StoreCallback cb) { st.add_channels(id, {"a"}, 10, kTtl, cb); }},
-                     {"remove_channels", [&](SessionStore& st, StoreCallback cb) { st.remove_channels(id, {"a"}, kTtl, cb); }},
-                     {"clear_channels", [&](SessionStore& st, StoreCallback cb) { st.clear_channels(id, kTtl, cb); }},
-                     {"set_user", [&](SessionStore& st, StoreCallback cb) { st.set_user(id, std::string("u"), kTtl, cb); }},
-                     {"set_data", [&](SessionStore& st, StoreCallback cb) { st.set_data(id, "k", std::string("1"), kTtl, cb); }},
-                     {"remove", [&](SessionStore& st, StoreCallback cb) { st.remove(id, cb); }},
-                 };
-                 for (auto& [name, op] : ops) {
+                 for (auto& [name, op] : every_op(id)) {
                    auto a = s.call(op);
                    expect(a.status.code() == StatusCode::kNotFound,
                           name + " on an unknown id gave " + status_name(a.status.code()));
@@ -175,6 +219,63 @@ std::vector<Case> store_cases() {
                  expect(load(s, id).status.code() == StatusCode::kNotFound, "the session is still there");
                  no_duplicates(s);
                }});
+  c.push_back({"S1.08", "record_identity", Level::kMust, Needs::kStore,
+               "every operation answers the record of the id it was given: never another session's, "
+               "and NOT_FOUND for an unknown id even when other sessions exist",
+               [](const KitContext& kit) {
+                 StoreUnderTest s(kit);
+                 started(s);
+                 // Two ids differing only in their last character, and unknown ids that
+                 // prefix or extend them: a lookup that falls back to "some" record,
+                 // matches a prefix or truncates keys answers with the wrong session.
+                 const std::string base = unique_id("kit");
+                 const std::map<std::string, std::string> ids = {{"a", base + "a"}, {"b", base + "b"}};
+                 for (const auto& [tag, id] : ids) {
+                   create_named(s, id);
+                   expect(set_user(s, id, "user-" + tag).status.is_ok(), "set_user(" + id + ") failed");
+                   expect(add(s, id, {"ch-" + tag}).status.is_ok(), "add_channels(" + id + ") failed");
+                   expect(set_data(s, id, "owner", "\"" + tag + "\"").status.is_ok(), "set_data(" + id + ") failed");
+                 }
+                 for (const auto& [tag, id] : ids) {
+                   expect_record_of(load(s, id), tag, "load(" + id + ")");
+                   expect_record_of(add(s, id, {"x-" + tag}), tag, "add_channels(" + id + ")");
+                   expect_record_of(remove_ch(s, id, {"x-" + tag}), tag, "remove_channels(" + id + ")");
+                   expect_record_of(set_user(s, id, "user-" + tag), tag, "set_user(" + id + ")");
+                   expect_record_of(set_data(s, id, "n", "1"), tag, "set_data(" + id + ")");
+                 }
+                 for (const std::string& unknown : {base, base + "c", base + "a0", base.substr(0, base.size() - 1)}) {
+                   for (auto& [name, op] : every_op(unknown)) {
+                     auto a = s.call(op);
+                     expect(a.status.code() == StatusCode::kNotFound && !a.record,
+                            name + " on unknown id " + unknown + " (other sessions live) gave " +
+                                status_name(a.status.code()) +
+                                (a.record ? " with the record of user " + a.record->user_id.value_or("none") : ""));
+                   }
+                 }
+                 for (const auto& [tag, id] : ids)
+                   expect_record_of(load(s, id), tag, "load(" + id + ") after the unknown-id operations");
+                 no_duplicates(s);
+               }});
+  c.push_back({"S1.09", "remove_several_channels", Level::kMust, Needs::kStore,
+               "one remove_channels call with several names removes exactly those present, "
+               "the first and last named included",
+               [](const KitContext& kit) {
+                 StoreUnderTest s(kit);
+                 started(s);
+                 auto id = create(s);
+                 using Set = std::set<std::string>;
+                 expect(channels(add(s, id, {"c1", "c2", "c3", "c4", "c5"})).size() == 5, "add c1..c5");
+                 // The first and last added, two neighbours, and an absent name between:
+                 // a store that removes only the first name, stops before the last one
+                 // or skips the neighbour of a removed channel keeps one of them.
+                 auto got = channels(remove_ch(s, id, {"c1", "c2", "absent", "c5"}));
+                 expect(got == Set{"c3", "c4"}, "removing c1,c2,absent,c5 from c1..c5 left " + joined(got));
+                 got = channels(load(s, id));
+                 expect(got == Set{"c3", "c4"}, "load after removing c1,c2,absent,c5 shows " + joined(got));
+                 got = channels(remove_ch(s, id, {"c4", "c3"}));
+                 expect(got.empty(), "removing c4,c3 from {c3,c4} left " + joined(got));
+                 no_duplicates(s);
+               }});
   c.push_back({"S2.01", "ttl_expiry", Level::kMust, Needs::kStore,
                "a session unused for longer than its TTL is gone (NOT_FOUND)",
                [](const KitContext& kit) {
@@ -196,6 +297,47 @@ std::vector<Case> store_cases() {
                    expect(load(s, id, 2000).status.is_ok(),
                           "expired although touched every 0.8 s with a 2 s TTL (touch " + std::to_string(i) + ")");
                  }
+               }});
+  c.push_back({"S2.03", "ttl_slides_through_writes", Level::kMust, Needs::kStore,
+               "each write (add_channels, remove_channels, clear_channels, set_user, set_data) "
+               "refreshes the TTL: a session kept only by one kind of write lives on; an untouched one expires",
+               [](const KitContext& kit) {
+                 StoreUnderTest s(kit);
+                 started(s);
+                 const int64_t ttl = kit.scaled(1500ms).count();
+                 using Touch = std::function<StoreAnswer(const std::string&, int)>;
+                 const std::vector<std::pair<std::string, Touch>> writes = {
+                     {"add_channels", [&](const std::string& id, int i) { return add(s, id, {numbered("r", i)}, 1000); }},
+                     {"remove_channels", [&](const std::string& id, int) {
+                        return s.call([&](SessionStore& st, StoreCallback cb) { st.remove_channels(id, {"absent"}, ttl, cb); });
+                      }},
+                     {"clear_channels", [&](const std::string& id, int) {
+                        return s.call([&](SessionStore& st, StoreCallback cb) { st.clear_channels(id, ttl, cb); });
+                      }},
+                     {"set_user", [&](const std::string& id, int i) { return set_user(s, id, numbered("u", i), ttl); }},
+                     {"set_data", [&](const std::string& id, int i) { return set_data(s, id, "n", std::to_string(i), ttl); }},
+                 };
+                 // One session per kind of write, touched only by it, every third of the
+                 // TTL for twice the TTL: each must outlive its creation TTL.
+                 std::vector<std::string> kept;
+                 for (size_t w = 0; w < writes.size(); ++w) kept.push_back(create(s, ttl));
+                 auto idle = create(s, ttl);
+                 for (int i = 0; i < 6; ++i) {
+                   std::this_thread::sleep_for(std::chrono::milliseconds(ttl / 3));
+                   for (size_t w = 0; w < writes.size(); ++w) {
+                     auto a = writes[w].second(kept[w], i);
+                     expect(a.status.is_ok(), "a session touched only by " + writes[w].first + " every " +
+                                                  std::to_string(ttl / 3) + " ms expired (" +
+                                                  status_name(a.status.code()) + " at touch " + std::to_string(i) +
+                                                  "): " + writes[w].first + " does not refresh the TTL");
+                   }
+                 }
+                 expect(load(s, idle, ttl).status.code() == StatusCode::kNotFound,
+                        "a session untouched for twice its TTL is still there");
+                 for (size_t w = 0; w < writes.size(); ++w)
+                   expect(load(s, kept[w], ttl).status.is_ok(),
+                          "a session kept by " + writes[w].first + " expired: it does not refresh the TTL");
+                 no_duplicates(s);
                }});
   c.push_back({"S3.01", "concurrent_adds_lose_nothing", Level::kMust, Needs::kStore,
                "two instances adding 200 channels each to one session at once: all 400 present",
@@ -253,6 +395,59 @@ std::vector<Case> store_cases() {
                                                std::to_string(final_set.size()) + " channels");
                },
                std::chrono::seconds(90)});
+  c.push_back({"S3.03", "channel_limit_across_instances", Level::kMust, Needs::kStore,
+               "two instances adding distinct channels to one session at once under max_channels: "
+               "the set ends exactly at the limit, holding exactly the adds that returned OK",
+               [](const KitContext& kit) {
+                 StoreUnderTest a(kit), b(kit);
+                 started(a);
+                 started(b);
+                 auto id = create(a);
+                 constexpr uint32_t kMax = 20;
+                 constexpr int kEach = 60;  // 120 adds race for 20 places
+                 // Each instance has served the session before the race (as when a user's
+                 // tabs sit on two servers): a store that checks the limit against what
+                 // one instance has seen or cached cannot pass by one instance finishing first.
+                 std::set<std::string> accepted = {"warm-a", "warm-b"};
+                 expect(add(a, id, {"warm-a"}, kMax).status.is_ok(), "add warm-a failed");
+                 expect(add(b, id, {"warm-b"}, kMax).status.is_ok(), "add warm-b failed");
+                 std::vector<std::pair<std::string, std::future<StoreAnswer>>> pending;
+                 for (int i = 0; i < kEach; ++i) {
+                   auto na = numbered("a", i), nb = numbered("b", i);
+                   pending.emplace_back(na, a.call_async([id, na](SessionStore& st, StoreCallback cb) {
+                     st.add_channels(id, {na}, kMax, kTtl, cb);
+                   }));
+                   pending.emplace_back(nb, b.call_async([id, nb](SessionStore& st, StoreCallback cb) {
+                     st.add_channels(id, {nb}, kMax, kTtl, cb);
+                   }));
+                 }
+                 for (auto& [name, p] : pending) {
+                   expect(p.wait_for(kit.scaled(30s)) == std::future_status::ready, "an add never completed");
+                   auto ans = p.get();
+                   if (ans.status.is_ok()) {
+                     accepted.insert(name);
+                     expect(ans.record && ans.record->channels.size() <= kMax,
+                            "the add of " + name + " returned OK with a set above the limit");
+                   } else {
+                     expect(ans.status.code() == StatusCode::kLimit,
+                            "the add of " + name + " gave " + status_name(ans.status.code()) + ", expected OK or LIMIT");
+                   }
+                 }
+                 auto final_set = channels(load(b, id));
+                 expect(final_set.size() <= kMax, "max_channels is " + std::to_string(kMax) + " but the set ended with " +
+                                                      std::to_string(final_set.size()) +
+                                                      " channels: the limit check is not atomic across instances");
+                 for (const auto& n : accepted)
+                   expect(final_set.count(n), "the add of " + n + " returned OK but it is not in the set");
+                 for (const auto& n : final_set)
+                   expect(accepted.count(n), n + " is in the set although its add returned LIMIT");
+                 expect(final_set.size() == kMax, "only " + std::to_string(final_set.size()) + " of " +
+                                                      std::to_string(kMax) + " places filled by " +
+                                                      std::to_string(2 * kEach) + " adds: an add was refused below the limit");
+                 no_duplicates(a);
+                 no_duplicates(b);
+               },
+               std::chrono::seconds(90)});
   c.push_back({"S4.01", "store_unavailable_is_an_error_not_a_hang", Level::kMust, Needs::kStoreBroker,
                "with the store's server stopped, operations complete with an error within 10 s; "
                "after it returns, operations succeed again by themselves",
@@ -277,6 +472,82 @@ std::vector<Case> store_cases() {
                  no_duplicates(s);
                },
                std::chrono::seconds(120)});
+  c.push_back({"S5.01", "stop_completes_pending", Level::kMust, Needs::kStore,
+               "stop() completes every pending operation before it returns: UNAVAILABLE, or OK "
+               "only when the operation took effect; none is left to the host, none arrives later",
+               [](const KitContext& kit) {
+                 constexpr int kOps = 200;
+                 struct Tally {
+                   std::mutex mu;
+                   std::vector<std::optional<StoreAnswer>> got = std::vector<std::optional<StoreAnswer>>(kOps);
+                   int on_time = 0, twice = 0, late = 0;  // guarded by mu
+                   bool stop_returned = false;           // guarded by mu
+                 };
+                 auto tally = std::make_shared<Tally>();
+                 StoreUnderTest s(kit);
+                 started(s);
+                 auto id = create(s);
+                 // One control-thread turn: issue the adds, then stop at once, so that
+                 // a store which completes asynchronously still has them pending.
+                 auto turn = s.call_async([id, tally](SessionStore& st, StoreCallback cb) {
+                   for (int i = 0; i < kOps; ++i)
+                     st.add_channels(id, {numbered("p", i)}, 1000, kTtl, [tally, i](Status status, const SessionRecord* r) {
+                       std::lock_guard lock(tally->mu);
+                       if (tally->stop_returned) ++tally->late;
+                       if (tally->got[i]) {
+                         ++tally->twice;
+                         return;
+                       }
+                       tally->got[i] = StoreAnswer{status, r ? std::optional<SessionRecord>(*r) : std::nullopt};
+                       if (!tally->stop_returned) ++tally->on_time;
+                     });
+                   st.stop();
+                   {
+                     std::lock_guard lock(tally->mu);
+                     tally->stop_returned = true;
+                   }
+                   cb(Status::ok(), nullptr);
+                 });
+                 expect(turn.wait_for(kit.scaled(30s)) == std::future_status::ready, "stop() did not return within 30 s");
+                 // A plugin thread still completing after stop() shows within a short while.
+                 auto until = Clock::now() + kit.scaled(300ms);
+                 while (Clock::now() < until && s.duplicate_completions() == 0) std::this_thread::sleep_for(10ms);
+                 std::lock_guard lock(tally->mu);
+                 int host_answered = 0;
+                 for (int i = 0; i < kOps; ++i) {
+                   if (!tally->got[i]) continue;
+                   const auto& a = *tally->got[i];
+                   if (a.status.message().starts_with(kHostAnsweredAtStop)) ++host_answered;
+                 }
+                 expect(tally->on_time == kOps,
+                        std::to_string(kOps - tally->on_time) + " of " + std::to_string(kOps) +
+                            " operations pending at stop() were not completed by the time it returned");
+                 expect(host_answered == 0, "stop() returned with " + std::to_string(host_answered) + " of " +
+                                                std::to_string(kOps) + " operations pending (the host answered them)");
+                 expect(tally->late == 0 && tally->twice == 0 && s.duplicate_completions() == 0,
+                        "operations completed after stop() returned, or twice");
+                 for (int i = 0; i < kOps; ++i) {
+                   const auto& a = *tally->got[i];
+                   auto name = numbered("p", i);
+                   if (a.status.code() == StatusCode::kUnavailable) continue;
+                   expect(a.status.is_ok(), "an add pending at stop() completed with " +
+                                                std::string(status_name(a.status.code())) + ", expected UNAVAILABLE or OK");
+                   expect(a.record && std::count(a.record->channels.begin(), a.record->channels.end(), name),
+                          "the add of " + name + " completed OK at stop() but its record lacks " + name +
+                              ": OK for an operation that did not run (expected UNAVAILABLE)");
+                 }
+                 auto after = s.call([&](SessionStore& st, StoreCallback cb) { st.load(id, kTtl, cb); });
+                 expect(after.status.code() == StatusCode::kUnavailable,
+                        std::string("an operation after stop() gave ") + status_name(after.status.code()) +
+                            ", expected UNAVAILABLE");
+                 StoreUnderTest fresh(kit);  // the same store, seen by another instance
+                 started(fresh);
+                 auto final_set = channels(load(fresh, id));
+                 for (int i = 0; i < kOps; ++i)
+                   if (tally->got[i]->status.is_ok())
+                     expect(final_set.count(numbered("p", i)), "the add of " + numbered("p", i) +
+                                                                    " completed OK at stop() but is not in the store");
+               }});
   return c;
 }
 

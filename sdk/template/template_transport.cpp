@@ -1,7 +1,9 @@
-// The template plugin: a complete, conforming transport in one file. It is an
-// in-process bus (every started instance in the process sees every message,
-// itself included) so it builds and passes the conformance kit with nothing to
-// install. Replace the Bus with your message queue's client:
+// The template plugin: a complete, conforming transport in this file and a
+// session store in template_store.{hpp,cpp}, registered together at the bottom
+// (SWITCHBOARD_PLUGIN). The transport is an in-process bus (every started
+// instance in the process sees every message, itself included) so it builds and
+// passes the conformance kit with nothing to install. Replace the Bus with your
+// message queue's client:
 //
 //   start()   connect (asynchronously!) and subscribe; report CONNECTED when ready
 //   publish() hand the bytes to the client; never block; OK / BACKPRESSURE / UNAVAILABLE
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "switchboard/plugin.hpp"
+#include "template_store.hpp"
 
 namespace {
 
@@ -62,13 +65,19 @@ class TemplateTransport final : public switchboard::Transport {
     return {};
   }
 
+  // OK promises that every instance on the bus (this one included) delivers the
+  // message, so it is all or nothing: if any queue is full, report BACKPRESSURE
+  // (the server counts the drop) and queue it nowhere. Never answer OK and drop.
+  // A broker-backed transport answers OK once the broker has accepted the message.
   Status publish(std::string_view bytes) override {
-    std::lock_guard bus_lock(Bus::get().mu);  // one global order, like a broker topic
     {
       std::lock_guard lock(mu_);
       if (!running_) return {StatusCode::kUnavailable, "not started"};
-      if (queue_.size() >= max_queue_) return {StatusCode::kBackpressure, "queue full"};
     }
+    std::lock_guard bus_lock(Bus::get().mu);  // one global order, like a broker topic
+    // Queues grow only here, under the bus lock: room found now is still there below.
+    for (auto* m : Bus::get().members)
+      if (!m->has_room()) return {StatusCode::kBackpressure, "an instance's queue is full"};
     for (auto* m : Bus::get().members) m->enqueue(bytes);
     return {};
   }
@@ -89,9 +98,13 @@ class TemplateTransport final : public switchboard::Transport {
   }
 
  private:
+  bool has_room() {
+    std::lock_guard lock(mu_);
+    return !running_ || queue_.size() < max_queue_;  // a stopping instance takes nothing
+  }
   void enqueue(std::string_view bytes) {
     std::lock_guard lock(mu_);
-    if (!running_ || queue_.size() >= max_queue_) return;  // at-most-once: a full peer drops
+    if (!running_) return;
     queue_.emplace_back(bytes);
     cv_.notify_one();
   }
@@ -123,10 +136,15 @@ class TemplateTransport final : public switchboard::Transport {
 // against it and lists it in `switchboard config-reference`.
 const switchboard::ConfigKey kKeys[] = {
     {"max_queue", SWITCHBOARD_CONFIG_INT, "65536",
-     "Messages queued per instance before publish reports backpressure."},
+     "Messages queued per instance; while any instance's queue is this full, publish reports "
+     "backpressure."},
+    {"max_pending", SWITCHBOARD_CONFIG_INT, "10000",
+     "Session-store operations waiting for the store before new ones fail with UNAVAILABLE."},
 };
 
 }  // namespace
 
-// name (used in the config), version, schema, Transport class, SessionStore class (or void)
-SWITCHBOARD_PLUGIN("template", "0.1.0", kKeys, TemplateTransport, void)
+// name (used in the config), version, schema, Transport class (or void),
+// SessionStore class (or void). A transport-only plugin passes void last and
+// drops template_store.*; a store-only plugin passes void for the transport.
+SWITCHBOARD_PLUGIN("template", "0.1.0", kKeys, TemplateTransport, template_plugin::TemplateStore)

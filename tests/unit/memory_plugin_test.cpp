@@ -85,6 +85,45 @@ TEST_CASE("memory transport: a full queue is backpressure, not growth", "[memory
   t.stop();
 }
 
+TEST_CASE("memory transport: a full peer is backpressure for the publisher (never OK then a drop)",
+          "[memory]") {
+  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  observe::ComponentState s1, s2;
+  Captured fast, slow;
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  PluginTransport t1(p, memory_config("bus3"), std::make_unique<HostBridge>("t1", &s1, [&fast](std::string_view b) {
+    std::lock_guard lock(fast.mu);
+    fast.got.emplace_back(b);
+    fast.cv.notify_all();
+  }));
+  // The peer's delivery thread is stuck until `release`: its queue (16) fills.
+  PluginTransport t2(p, memory_config("bus3"), std::make_unique<HostBridge>("t2", &s2, [&slow, gate](std::string_view b) {
+    gate.wait();
+    std::lock_guard lock(slow.mu);
+    slow.got.emplace_back(b);
+    slow.cv.notify_all();
+  }));
+  REQUIRE(t1.start().is_ok());
+  REQUIRE(t2.start().is_ok());
+  std::vector<std::string> accepted;
+  int backpressure = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto st = t1.publish("m" + std::to_string(i));
+    if (st.is_ok()) accepted.push_back("m" + std::to_string(i));
+    else if (st.code() == StatusCode::kBackpressure) ++backpressure;
+  }
+  CHECK(backpressure >= 100 - 17);  // the peer holds 16 queued + 1 being delivered
+  release.set_value();
+  // Every accepted message reaches both instances, in order; nothing else does.
+  REQUIRE(fast.wait_for(accepted.size()));
+  REQUIRE(slow.wait_for(accepted.size()));
+  t1.stop();
+  t2.stop();
+  CHECK(fast.got == accepted);
+  CHECK(slow.got == accepted);
+}
+
 TEST_CASE("memory store: round trip, limits, atomic sets, delete", "[memory]") {
   auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
   observe::ComponentState st;

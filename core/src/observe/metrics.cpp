@@ -22,6 +22,11 @@ void gauge(std::string& out, const char* name, const char* help, const std::stri
 }
 }  // namespace
 
+std::atomic<uint64_t>& store_duplicate_completions() {
+  static std::atomic<uint64_t> count{0};
+  return count;
+}
+
 std::string Metrics::prometheus_text() {
   std::string o;
   o.reserve(2048);
@@ -62,6 +67,10 @@ std::string Metrics::prometheus_text() {
           "Session record creations refused by new_sessions_per_ip, new_sessions_per_second "
           "or a full store (the upgrade got 429 or 503).",
           sessions_refused.load());
+  counter(o, "switchboard_store_duplicate_completions_total",
+          "Session-store completions ignored: a second completion of one operation, or one "
+          "after the store's stop() returned (a plugin bug; see the log).",
+          store_duplicate_completions().load());
   gauge(o, "switchboard_transport_state",
         "Transport state: 0 starting, 1 connected, 2 reconnecting, 3 failed, 4 stopped.",
         "{plugin=\"" + transport.name + "\"}", transport.state.load());

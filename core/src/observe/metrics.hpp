@@ -52,6 +52,11 @@ struct Metrics {
   std::string health_json(bool& healthy);
 };
 
+// Session-store completions ignored as duplicate or late (a plugin bug). Process-wide
+// rather than a Metrics field: a plugin may complete an operation after the server
+// (and its Metrics) that started it is gone. Bumped by plugin::CompletionRegistry.
+std::atomic<uint64_t>& store_duplicate_completions();
+
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
   c.fetch_add(n, std::memory_order_relaxed);
 }

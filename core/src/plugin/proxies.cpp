@@ -1,5 +1,7 @@
 #include "plugin/proxies.hpp"
 
+#include "observe/log.hpp"
+
 namespace switchboard::plugin {
 namespace {
 
@@ -19,30 +21,44 @@ Status status_of(switchboard_status s, const char* err) {
 
 switchboard_str str(std::string_view s) { return {s.data(), s.size()}; }
 
-// op_ctx of a store call: the C++ callback, freed after its single completion.
-void on_store_done(void* op_ctx, uint32_t status, const switchboard_session_record* r,
-                   const char* error) {
-  std::unique_ptr<StoreCallback> cb(static_cast<StoreCallback*>(op_ctx));
-  if (status > SWITCHBOARD_ERROR) status = SWITCHBOARD_ERROR;
-  if (status != SWITCHBOARD_OK) {
-    (*cb)(Status(static_cast<StatusCode>(status), error ? error : "store operation failed"), nullptr);
-    return;
-  }
-  if (r == nullptr) {
-    (*cb)(Status::ok(), nullptr);
-    return;
-  }
+// SessionRecord from the plugin's borrowed C record.
+SessionRecord record_of(const switchboard_session_record& r) {
   SessionRecord rec;
-  if (r->has_user) rec.user_id.emplace(r->user.data, r->user.len);
-  for (size_t i = 0; i < r->channel_count; ++i)
-    rec.channels.emplace_back(r->channels[i].data, r->channels[i].len);
-  for (size_t i = 0; i < r->data_count; ++i)
-    rec.data.emplace_back(std::string(r->data_keys[i].data, r->data_keys[i].len),
-                          std::string(r->data_values[i].data, r->data_values[i].len));
-  (*cb)(Status::ok(), &rec);
+  if (r.has_user) rec.user_id.emplace(r.user.data, r.user.len);
+  for (size_t i = 0; i < r.channel_count; ++i)
+    rec.channels.emplace_back(r.channels[i].data, r.channels[i].len);
+  for (size_t i = 0; i < r.data_count; ++i)
+    rec.data.emplace_back(std::string(r.data_keys[i].data, r.data_keys[i].len),
+                          std::string(r.data_values[i].data, r.data_values[i].len));
+  return rec;
 }
 
-void* ctx(StoreCallback done) { return new StoreCallback(std::move(done)); }
+// The completion every store operation gets. op_ctx is a CompletionRegistry id,
+// never a pointer: a duplicate or late completion finds nothing and is only
+// counted. Called on a plugin thread: nothing may escape into the plugin's C code.
+void on_store_done(void* op_ctx, uint32_t status, const switchboard_session_record* r,
+                   const char* error) {
+  try {
+    StoreCallback cb = CompletionRegistry::process().take(op_ctx);
+    if (!cb) return;
+    if (status > SWITCHBOARD_ERROR) status = SWITCHBOARD_ERROR;
+    if (status != SWITCHBOARD_OK) {
+      cb(Status(static_cast<StatusCode>(status), error ? error : "store operation failed"),
+         nullptr);
+      return;
+    }
+    if (r == nullptr) {
+      cb(Status::ok(), nullptr);
+      return;
+    }
+    SessionRecord rec = record_of(*r);
+    cb(Status::ok(), &rec);
+  } catch (const std::exception& e) {
+    observe::log_error("store", std::string("a store completion handler threw: ") + e.what());
+  } catch (...) {
+    observe::log_error("store", "a store completion handler threw");
+  }
+}
 
 // Creates a plugin instance through its C table; throws PluginError with what the
 // plugin said.
@@ -107,7 +123,9 @@ PluginStore::PluginStore(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntri
     : plugin_(std::move(plugin)),
       bridge_(std::move(bridge)),
       vt_(plugin_->descriptor->store),
-      instance_(create(vt_, *plugin_, "session store", config, *bridge_)) {}
+      instance_(create(vt_, *plugin_, "session store", config, *bridge_)),
+      scope_(std::make_shared<CompletionScope>(std::string("store:") +
+                                               plugin_->descriptor->name)) {}
 
 PluginStore::~PluginStore() {
   if (instance_) {
@@ -125,34 +143,55 @@ void PluginStore::stop() {
   if (stopped_) return;
   stopped_ = true;
   vt_->stop(instance_);
+  // stop() must complete what is pending; what it left is answered here, so every
+  // caller hears back exactly once. Any completion from now on is late (ignored).
+  auto left = CompletionRegistry::process().close(*scope_);
+  if (!left.empty())
+    observe::log_warn(scope_->component(),
+                      std::to_string(left.size()) +
+                          " operation(s) still pending after stop() returned (e.g. " +
+                          left.front().first + "); answered UNAVAILABLE by the host");
+  for (auto& [op, done] : left)
+    done(Status(StatusCode::kUnavailable,
+                std::string("session store stopped before completing ") + op),
+         nullptr);
+}
+
+uint64_t PluginStore::ignored_completions() const { return scope_->ignored(); }
+
+void* PluginStore::ctx(const char* op, StoreCallback done) {
+  return CompletionRegistry::process().add(scope_, op, std::move(done));
 }
 
 void PluginStore::create_session(std::string_view id, int64_t ttl, StoreCallback done) {
-  vt_->create_session(instance_, str(id), ttl, &on_store_done, ctx(std::move(done)));
+  vt_->create_session(instance_, str(id), ttl, &on_store_done,
+                      ctx("create_session", std::move(done)));
 }
 void PluginStore::load(std::string_view id, int64_t ttl, StoreCallback done) {
-  vt_->load(instance_, str(id), ttl, &on_store_done, ctx(std::move(done)));
+  vt_->load(instance_, str(id), ttl, &on_store_done, ctx("load", std::move(done)));
 }
 void PluginStore::add_channels(std::string_view id, const std::vector<std::string>& names,
                                uint32_t max, int64_t ttl, StoreCallback done) {
   auto n = strs(names);
   vt_->add_channels(instance_, str(id), n.data(), n.size(), max, ttl, &on_store_done,
-                    ctx(std::move(done)));
+                    ctx("add_channels", std::move(done)));
 }
 void PluginStore::remove_channels(std::string_view id, const std::vector<std::string>& names,
                                   int64_t ttl, StoreCallback done) {
   auto n = strs(names);
   vt_->remove_channels(instance_, str(id), n.data(), n.size(), ttl, &on_store_done,
-                       ctx(std::move(done)));
+                       ctx("remove_channels", std::move(done)));
 }
 void PluginStore::clear_channels(std::string_view id, int64_t ttl, StoreCallback done) {
-  vt_->clear_channels(instance_, str(id), ttl, &on_store_done, ctx(std::move(done)));
+  vt_->clear_channels(instance_, str(id), ttl, &on_store_done,
+                      ctx("clear_channels", std::move(done)));
 }
 void PluginStore::set_user(std::string_view id, const std::optional<std::string>& user,
                            int64_t ttl, StoreCallback done) {
   switchboard_str u{};
   if (user) u = str(*user);
-  vt_->set_user(instance_, str(id), user ? &u : nullptr, ttl, &on_store_done, ctx(std::move(done)));
+  vt_->set_user(instance_, str(id), user ? &u : nullptr, ttl, &on_store_done,
+                ctx("set_user", std::move(done)));
 }
 void PluginStore::set_data(std::string_view id, std::string_view key,
                            const std::optional<std::string>& value, int64_t ttl,
@@ -160,10 +199,10 @@ void PluginStore::set_data(std::string_view id, std::string_view key,
   switchboard_str v{};
   if (value) v = str(*value);
   vt_->set_data(instance_, str(id), str(key), value ? &v : nullptr, ttl, &on_store_done,
-                ctx(std::move(done)));
+                ctx("set_data", std::move(done)));
 }
 void PluginStore::remove(std::string_view id, StoreCallback done) {
-  vt_->remove(instance_, str(id), &on_store_done, ctx(std::move(done)));
+  vt_->remove(instance_, str(id), &on_store_done, ctx("remove", std::move(done)));
 }
 
 }  // namespace switchboard::plugin

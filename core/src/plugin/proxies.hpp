@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "plugin/completion_registry.hpp"
 #include "plugin/host_bridge.hpp"
 #include "plugin/loader.hpp"
 #include "switchboard/session_store.hpp"
@@ -57,12 +58,20 @@ class PluginStore final : public SessionStore {
                 StoreCallback done) override;
   void remove(std::string_view id, StoreCallback done) override;
 
+  // Completions of this instance the host ignored: a second completion of one
+  // operation, or one after stop() returned (see CompletionRegistry). Any thread.
+  uint64_t ignored_completions() const;
+
  private:
+  // Registers done as a pending operation named op; the plugin gets the result.
+  void* ctx(const char* op, StoreCallback done);
+
   std::shared_ptr<LoadedPlugin> plugin_;
   std::unique_ptr<HostBridge> bridge_;
   const switchboard_store_vtable* vt_;
   void* instance_ = nullptr;
   bool stopped_ = false;
+  std::shared_ptr<CompletionScope> scope_;
 };
 
 }  // namespace switchboard::plugin

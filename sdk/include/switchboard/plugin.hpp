@@ -18,6 +18,7 @@
 // the boundary. Build with -fvisibility=hidden: only the entry symbol is exported.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -84,6 +85,11 @@ T& impl(void* instance) {
 }
 
 template <class T>
+const switchboard_host& host_of(void* instance) {
+  return static_cast<Instance<T>*>(instance)->host;
+}
+
+template <class T>
 void destroy_instance(void* instance) {
   try {
     delete static_cast<Instance<T>*>(instance);
@@ -116,8 +122,15 @@ struct TransportTable {
 };
 
 // Wraps the host's C completion into a StoreCallback that converts the record back.
-inline StoreCallback completion(switchboard_store_done done, void* op_ctx) {
-  return [done, op_ctx](Status s, const SessionRecord* rec) {
+// `completed` is set by the first call; store_op reads it so that it never adds a
+// completion of its own to an operation the plugin already completed. Every call the
+// plugin makes is passed on: a second one is the plugin's bug, which the host
+// counts, logs and ignores (and the conformance kit fails) rather than the SDK
+// hiding it.
+inline StoreCallback completion(switchboard_store_done done, void* op_ctx,
+                                std::shared_ptr<std::atomic<bool>> completed) {
+  return [done, op_ctx, completed](Status s, const SessionRecord* rec) {
+    completed->store(true);
     if (!s.is_ok() || rec == nullptr) {
       done(op_ctx, static_cast<uint32_t>(s.code()), nullptr,
            s.is_ok() ? nullptr : s.message().c_str());
@@ -152,15 +165,37 @@ inline std::vector<std::string> names(const switchboard_str* n, size_t count) {
   return out;
 }
 
-// Runs one store operation; an exception completes it with SWITCHBOARD_ERROR.
+// Runs one store operation. An exception completes it with SWITCHBOARD_ERROR only
+// when the plugin has not completed it yet: one that completes and then throws is
+// not completed twice; its exception is logged through the host instead. (A
+// completion that races a throw from another thread may still come second; the host
+// ignores and counts it.)
 template <class F>
-void store_op(switchboard_store_done done, void* op_ctx, F&& f) {
+void store_op(const switchboard_host& host, const char* op, switchboard_store_done done,
+              void* op_ctx, F&& f) {
+  std::shared_ptr<std::atomic<bool>> completed;
+  auto fail = [&](const char* what) {
+    if (!completed || !completed->exchange(true)) {
+      done(op_ctx, SWITCHBOARD_ERROR, nullptr, what);
+      return;
+    }
+    std::string line = std::string("store ") + op +
+                       " threw after completing (exception ignored): " + what;
+    host.log(host.ctx, SWITCHBOARD_LOG_WARN, line.c_str());
+  };
   try {
-    f(completion(done, op_ctx));
+    completed = std::make_shared<std::atomic<bool>>(false);
+    f(completion(done, op_ctx, completed));
   } catch (const std::exception& e) {
-    done(op_ctx, SWITCHBOARD_ERROR, nullptr, e.what());
+    try {
+      fail(e.what());
+    } catch (...) {
+    }
   } catch (...) {
-    done(op_ctx, SWITCHBOARD_ERROR, nullptr, "unknown exception");
+    try {
+      fail("unknown exception");
+    } catch (...) {
+    }
   }
 }
 
@@ -177,30 +212,33 @@ struct StoreTable {
   }
   static void create_session(void* i, switchboard_str id, int64_t ttl, switchboard_store_done d,
                              void* c) {
-    store_op(d, c, [&](StoreCallback cb) { impl<T>(i).create_session(view(id), ttl, cb); });
+    store_op(host_of<T>(i), "create_session", d, c,
+             [&](StoreCallback cb) { impl<T>(i).create_session(view(id), ttl, cb); });
   }
   static void load(void* i, switchboard_str id, int64_t ttl, switchboard_store_done d, void* c) {
-    store_op(d, c, [&](StoreCallback cb) { impl<T>(i).load(view(id), ttl, cb); });
+    store_op(host_of<T>(i), "load", d, c,
+             [&](StoreCallback cb) { impl<T>(i).load(view(id), ttl, cb); });
   }
   static void add_channels(void* i, switchboard_str id, const switchboard_str* n, size_t count,
                            uint32_t max, int64_t ttl, switchboard_store_done d, void* c) {
-    store_op(d, c, [&](StoreCallback cb) {
+    store_op(host_of<T>(i), "add_channels", d, c, [&](StoreCallback cb) {
       impl<T>(i).add_channels(view(id), names(n, count), max, ttl, cb);
     });
   }
   static void remove_channels(void* i, switchboard_str id, const switchboard_str* n,
                               size_t count, int64_t ttl, switchboard_store_done d, void* c) {
-    store_op(d, c, [&](StoreCallback cb) {
+    store_op(host_of<T>(i), "remove_channels", d, c, [&](StoreCallback cb) {
       impl<T>(i).remove_channels(view(id), names(n, count), ttl, cb);
     });
   }
   static void clear_channels(void* i, switchboard_str id, int64_t ttl, switchboard_store_done d,
                              void* c) {
-    store_op(d, c, [&](StoreCallback cb) { impl<T>(i).clear_channels(view(id), ttl, cb); });
+    store_op(host_of<T>(i), "clear_channels", d, c,
+             [&](StoreCallback cb) { impl<T>(i).clear_channels(view(id), ttl, cb); });
   }
   static void set_user(void* i, switchboard_str id, const switchboard_str* user, int64_t ttl,
                        switchboard_store_done d, void* c) {
-    store_op(d, c, [&](StoreCallback cb) {
+    store_op(host_of<T>(i), "set_user", d, c, [&](StoreCallback cb) {
       std::optional<std::string> u;
       if (user != nullptr) u.emplace(user->data, user->len);
       impl<T>(i).set_user(view(id), u, ttl, cb);
@@ -209,14 +247,15 @@ struct StoreTable {
   static void set_data(void* i, switchboard_str id, switchboard_str key,
                        const switchboard_str* value, int64_t ttl, switchboard_store_done d,
                        void* c) {
-    store_op(d, c, [&](StoreCallback cb) {
+    store_op(host_of<T>(i), "set_data", d, c, [&](StoreCallback cb) {
       std::optional<std::string> v;
       if (value != nullptr) v.emplace(value->data, value->len);
       impl<T>(i).set_data(view(id), view(key), v, ttl, cb);
     });
   }
   static void remove(void* i, switchboard_str id, switchboard_store_done d, void* c) {
-    store_op(d, c, [&](StoreCallback cb) { impl<T>(i).remove(view(id), cb); });
+    store_op(host_of<T>(i), "remove", d, c,
+             [&](StoreCallback cb) { impl<T>(i).remove(view(id), cb); });
   }
   static const switchboard_store_vtable* table() {
     static const switchboard_store_vtable t{sizeof(switchboard_store_vtable),
