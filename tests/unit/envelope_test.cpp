@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "fake_subscriber.hpp"
+
 #include <boost/json.hpp>
 
 #include "net/client_frames.hpp"
@@ -10,6 +12,7 @@
 using namespace switchboard::routing;
 
 namespace {
+using switchboard::test::FakeConn;
 DecodeResult decode(std::string_view s, Envelope& e, std::string& err, DecodeLimits l = {}) {
   return decode_envelope(s, l, e, err);
 }
@@ -108,15 +111,6 @@ TEST_CASE("encode and decode round-trip", "[envelope]") {
 }
 
 namespace {
-struct FakeConn : Subscriber {
-  FakeConn(std::string socket, std::string session) {
-    socket_id_ = std::move(socket);
-    session_key_ = std::move(session);
-  }
-  void send_frame(const Frame& f) override { got.push_back(*f); }
-  std::vector<std::string> got;
-};
-
 std::string channel_message(size_t n, std::string_view prefix = "c") {
   std::string m = R"({"t":"channel","e":"m","p":[1],"channels":[)";
   for (size_t i = 0; i < n; ++i) {

@@ -1,19 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include "fake_subscriber.hpp"
+
 #include "routing/index.hpp"
 
 using namespace switchboard::routing;
 
 namespace {
-struct FakeConn : Subscriber {
-  FakeConn(std::string socket, std::string session) {
-    socket_id_ = std::move(socket);
-    session_key_ = std::move(session);
-  }
-  void send_frame(const Frame& f) override { got.push_back(*f); }
-  std::vector<std::string> got;
-};
-
+using switchboard::test::FakeConn;
 Frame frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
 
 Delivery make(Delivery::Kind k, std::vector<std::string> targets, std::vector<Frame> frames) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string_view>
+#include <unordered_set>
 
 #include <boost/json.hpp>
 
@@ -38,6 +40,14 @@ Error channel_bytes_error(uint64_t max) {
 Error data_bytes_error(uint64_t max) {
   return {"limit_exceeded", "a session's data keys and values may total at most " +
                                 std::to_string(max) + " bytes (limits.session_data_bytes)"};
+}
+
+// Runs a compensating store step (taking back what a change just did) from the
+// control thread; cb answers the original change with its outcome.
+void compensate(session::SessionService& service,
+                std::function<void(SessionStore&, StoreCallback)> step, StoreCallback cb) {
+  service.with_store([step = std::move(step), cb](SessionStore& s) { step(s, cb); },
+                     [cb] { cb(Status(StatusCode::kUnavailable, "server is stopping"), nullptr); });
 }
 
 // Fails a resolved change when its store step had to be undone because a
@@ -79,16 +89,15 @@ Future SessionOps::subscribe(const Names& names) {
   const int64_t ttl = service_.settings().session.ttl.count();
   // The names this call adds, and the byte bound checked on the snapshot first so
   // an over-limit subscribe fails at once, before any store call or announcement.
+  // Linear in the names (a call may name thousands: no search per name).
   std::vector<std::string> added;
   uint64_t bytes = 0;
   {
     std::lock_guard lock(mu_);
     bytes = channel_bytes(snapshot_.channels);
+    std::unordered_set<std::string_view> seen(snapshot_.channels.begin(), snapshot_.channels.end());
     for (const auto& c : n)
-      if (std::find(snapshot_.channels.begin(), snapshot_.channels.end(), c) ==
-              snapshot_.channels.end() &&
-          std::find(added.begin(), added.end(), c) == added.end())
-        added.push_back(c);
+      if (seen.insert(c).second) added.push_back(c);
   }
   if (bytes + channel_bytes(added) > max_bytes) return Future::failed(channel_bytes_error(max_bytes));
   auto undone = std::make_shared<std::atomic<bool>>(false);
@@ -103,11 +112,12 @@ Future SessionOps::subscribe(const Names& names) {
           // A concurrent subscribe pushed the session over the bound: take back the
           // names this call added; the record after that is what gets announced.
           undone->store(true);
-          self->service_.with_store(
-              [id = self->id(), added, ttl, cb](SessionStore& s2) {
-                s2.remove_channels(id, added, ttl, cb);
+          compensate(
+              self->service_,
+              [id = self->id(), added, ttl](SessionStore& s2, StoreCallback done) {
+                s2.remove_channels(id, added, ttl, std::move(done));
               },
-              [cb] { cb(Status(StatusCode::kUnavailable, "server is stopping"), nullptr); });
+              cb);
         });
       },
       true, channel_list, remember());
@@ -218,11 +228,12 @@ Future SessionOps::set(const std::string& key, Json value) {
           if (!st.is_ok() || r == nullptr || !text || data_bytes(r->data) <= max_bytes)
             return cb(st, r);
           undone->store(true);
-          self->service_.with_store(
-              [id = self->id(), key, previous, ttl, cb](SessionStore& s2) {
-                s2.set_data(id, key, previous, ttl, cb);
+          compensate(
+              self->service_,
+              [id = self->id(), key, previous, ttl](SessionStore& s2, StoreCallback done) {
+                s2.set_data(id, key, previous, ttl, std::move(done));
               },
-              [cb] { cb(Status(StatusCode::kUnavailable, "server is stopping"), nullptr); });
+              cb);
         });
       },
       false, [value](const SessionRecord&) { return value; }, remember());
