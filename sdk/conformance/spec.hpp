@@ -21,7 +21,7 @@ struct Case {
   Needs needs;
   std::string rule;   // one line: what a conforming plugin does
   std::function<void(const KitContext&)> run;  // throws CaseFailure
-  std::chrono::seconds watchdog{60};
+  std::chrono::seconds watchdog{30};  // the case's budget (scaled by time_scale)
 };
 
 std::vector<Case> transport_cases();

@@ -98,11 +98,6 @@ void expect_record_of(const StoreAnswer& a, const std::string& tag, const std::s
                    ", channels " + joined(ch) + ")");
 }
 
-// The message the host answers an operation with when the plugin's stop() returned
-// without completing it (plugin::PluginStore::stop): the plugin broke S5.01.
-constexpr std::string_view kHostAnsweredAtStop = "session store stopped before completing";
-
-
 }  // namespace
 
 std::vector<Case> store_cases() {
@@ -457,7 +452,7 @@ std::vector<Case> store_cases() {
                  auto id = create(s);
                  {
                    BrokerGuard restart{kit};
-                   kit.run_command(kit.broker_stop);
+                   kit.stop_broker();
                    auto a = load(s, id);
                    expect(!a.status.is_ok(), "load succeeded with the store's server stopped");
                  }
@@ -513,12 +508,7 @@ std::vector<Case> store_cases() {
                  auto until = Clock::now() + kit.scaled(300ms);
                  while (Clock::now() < until && s.duplicate_completions() == 0) std::this_thread::sleep_for(10ms);
                  std::lock_guard lock(tally->mu);
-                 int host_answered = 0;
-                 for (int i = 0; i < kOps; ++i) {
-                   if (!tally->got[i]) continue;
-                   const auto& a = *tally->got[i];
-                   if (a.status.message().starts_with(kHostAnsweredAtStop)) ++host_answered;
-                 }
+                 size_t host_answered = s.host_answered_at_stop();
                  expect(tally->on_time == kOps,
                         std::to_string(kOps - tally->on_time) + " of " + std::to_string(kOps) +
                             " operations pending at stop() were not completed by the time it returned");

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The kit on the shipped redis plugin, against a real redis-server on a free
-# loopback port, broker-restart cases included. Stops the Redis it started.
+# loopback port, broker-restart cases included: first with commands that stop and
+# start redis-server, then (outage cases only) through the kit's own proxy
+# (conformance.proxy), which cuts the connection instead. Stops the Redis it started.
 # usage: redis_kit.sh <switchboard-conformance> <libswitchboard_redis.so> <work dir>
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,6 +20,17 @@ conformance:
   broker_stop: "$ctl stop $port $work"
   broker_start: "$ctl start $port $work"
 YAML
-"$kit" "$so" --config "$work/kit.yaml" --junit "$work/kit.xml" | tee "$work/kit.txt"
+"$kit" "$so" --config "$work/kit.yaml" --junit "$work/kit.xml" --require-outages | tee "$work/kit.txt"
 grep -Eq '^T4\.02 +reconnect_after_broker_restart +MUST +PASS' "$work/kit.txt"
 grep -Eq '^S4\.01 +store_unavailable_is_an_error_not_a_hang +MUST +PASS' "$work/kit.txt"
+
+cat >"$work/proxy.yaml" <<YAML
+conformance: { proxy: "127.0.0.1:$port" }
+redis: { url: "redis://127.0.0.1:\${CONFORMANCE_PROXY_PORT}/0" }
+YAML
+for f in T4 S4; do
+  "$kit" "$so" --config "$work/proxy.yaml" --filter "$f" --require-outages | tee "$work/proxy-$f.txt"
+done
+grep -Eq '^T4\.01 +broker_away_publish_never_blocks +MUST +PASS' "$work/proxy-T4.txt"
+grep -Eq '^T4\.02 +reconnect_after_broker_restart +MUST +PASS' "$work/proxy-T4.txt"
+grep -Eq '^S4\.01 +store_unavailable_is_an_error_not_a_hang +MUST +PASS' "$work/proxy-S4.txt"

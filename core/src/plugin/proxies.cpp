@@ -151,6 +151,7 @@ void PluginStore::stop() {
                       std::to_string(left.size()) +
                           " operation(s) still pending after stop() returned (e.g. " +
                           left.front().first + "); answered UNAVAILABLE by the host");
+  answered_at_stop_ = left.size();
   for (auto& [op, done] : left)
     done(Status(StatusCode::kUnavailable,
                 std::string("session store stopped before completing ") + op),
@@ -158,6 +159,7 @@ void PluginStore::stop() {
 }
 
 uint64_t PluginStore::ignored_completions() const { return scope_->ignored(); }
+size_t PluginStore::answered_at_stop() const { return answered_at_stop_.load(); }
 
 void* PluginStore::ctx(const char* op, StoreCallback done) {
   return CompletionRegistry::process().add(scope_, op, std::move(done));

@@ -4,6 +4,7 @@
 // library (which therefore outlives the instance).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,6 +62,9 @@ class PluginStore final : public SessionStore {
   // Completions of this instance the host ignored: a second completion of one
   // operation, or one after stop() returned (see CompletionRegistry). Any thread.
   uint64_t ignored_completions() const;
+  // Operations stop() left pending, which the host answered UNAVAILABLE (0 when
+  // the plugin completed everything, as it must). Any thread.
+  size_t answered_at_stop() const;
 
  private:
   // Registers done as a pending operation named op; the plugin gets the result.
@@ -72,6 +76,7 @@ class PluginStore final : public SessionStore {
   void* instance_ = nullptr;
   bool stopped_ = false;
   std::shared_ptr<CompletionScope> scope_;
+  std::atomic<size_t> answered_at_stop_{0};
 };
 
 }  // namespace switchboard::plugin
