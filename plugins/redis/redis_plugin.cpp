@@ -17,7 +17,8 @@ const switchboard::ConfigKey kKeys[] = {
     {"reconnect_max", SWITCHBOARD_CONFIG_DURATION, "2s",
      "Longest wait between reconnect attempts (exponential from 100ms, jittered)."},
     {"heartbeat", SWITCHBOARD_CONFIG_DURATION, "1s",
-     "Heartbeat through the subscribed connection; three missed ones reset it."},
+     "Heartbeat through the subscribed connection; three periods with nothing received on it "
+     "(no heartbeat, no message) reset it."},
     {"max_pending", SWITCHBOARD_CONFIG_INT, "65536",
      "Publishes waiting for Redis before publish reports backpressure (bounds memory)."},
 };

@@ -61,7 +61,7 @@ Status RedisTransport::start() {
   asio::post(io_, [this] {
     sub_->start();
     pub_->start();
-    last_heartbeat_ = std::chrono::steady_clock::now();
+    last_heard_ = std::chrono::steady_clock::now();
     heartbeat();
   });
   return {};
@@ -76,14 +76,14 @@ void RedisTransport::subscribe() {
     std::string_view kind(r->element[0]->str, r->element[0]->len);
     std::string_view channel(r->element[1]->str, r->element[1]->len);
     if (kind == "message") {
-      if (channel == bus) {
-        host_.deliver({r->element[2]->str, r->element[2]->len});
-      } else {
-        last_heartbeat_ = std::chrono::steady_clock::now();
-      }
+      // Any message proves the connection alive: behind a backlog that a slow
+      // deliver() drains, the heartbeats come late, and resetting the connection
+      // then would drop every message still queued in it.
+      last_heard_ = std::chrono::steady_clock::now();
+      if (channel == bus) host_.deliver({r->element[2]->str, r->element[2]->len});
     } else if (kind == "subscribe" && channel == bus) {
       subscribed_ = true;
-      last_heartbeat_ = std::chrono::steady_clock::now();
+      last_heard_ = std::chrono::steady_clock::now();
       update_state("");
     }
   };
@@ -93,8 +93,8 @@ void RedisTransport::subscribe() {
 
 void RedisTransport::heartbeat() {
   if (pub_->ready()) pub_->command({"PUBLISH", heartbeat_channel_, "hb"}, nullptr);
-  if (subscribed_ && std::chrono::steady_clock::now() - last_heartbeat_ > 3 * settings_.heartbeat)
-    sub_->reset("no heartbeat on the subscribed connection for " +
+  if (subscribed_ && std::chrono::steady_clock::now() - last_heard_ > 3 * settings_.heartbeat)
+    sub_->reset("nothing heard on the subscribed connection (not even its heartbeat) for " +
                 std::to_string(3 * settings_.heartbeat.count()) + " ms");
   heartbeat_timer_.expires_after(settings_.heartbeat);
   heartbeat_timer_.async_wait([this](boost::system::error_code ec) {

@@ -8,7 +8,9 @@
 // The instance reports CONNECTED only while both are up and the subscription is
 // confirmed. A subscribed connection is quiet, and PING on it is broken in
 // hiredis 0.14, so `pub` publishes a heartbeat to the instance's own channel every
-// `heartbeat` and `sub` is reset when none came back for three periods (dead peer).
+// `heartbeat` and `sub` is reset when nothing (no heartbeat, no message) came on
+// it for three periods (dead peer). A busy connection counts as alive: heartbeats
+// queued behind a backlog that deliver() drains slowly arrive late.
 //
 // Threads: one io thread per instance runs both connections; publish() posts to
 // it (FIFO, so one publisher's order is kept) and deliver() is called from it.
@@ -60,7 +62,7 @@ class RedisTransport final : public switchboard::Transport {
   std::unique_ptr<RedisLink> sub_;
   std::unique_ptr<RedisLink> pub_;
   boost::asio::steady_timer heartbeat_timer_;
-  std::chrono::steady_clock::time_point last_heartbeat_;  // io thread
+  std::chrono::steady_clock::time_point last_heard_;  // io thread
   bool subscribed_ = false;                                // io thread
   bool ever_up_ = false;                                   // io thread
   int reported_ = -1;                                      // io thread

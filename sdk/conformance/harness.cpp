@@ -113,30 +113,21 @@ bool KitContext::can_stop_broker() const {
   return proxy != nullptr || (!broker_stop.empty() && !broker_start.empty());
 }
 
-void KitContext::stop_broker() const {
-  if (proxy) {
-    try {
-      proxy->cut();
-    } catch (const std::exception& e) {
-      throw CaseFailure(std::string("the kit's proxy could not cut the broker: ") + e.what());
-    }
-    return;
-  }
-  if (broker_stop.empty()) throw CaseFailure("no broker_stop command configured");
-  run_command(broker_stop);
-}
+void KitContext::stop_broker() const { switch_broker(false); }
+void KitContext::start_broker() const { switch_broker(true); }
 
-void KitContext::start_broker() const {
+void KitContext::switch_broker(bool up) const {
   if (proxy) {
     try {
-      proxy->restore();
+      up ? proxy->restore() : proxy->cut();
     } catch (const std::exception& e) {
-      throw CaseFailure(std::string("the kit's proxy could not restore the broker: ") + e.what());
+      throw CaseFailure(std::string("the kit's proxy could not ") + (up ? "restore" : "cut") + " the broker: " + e.what());
     }
     return;
   }
-  if (broker_start.empty()) throw CaseFailure("no broker_start command configured");
-  run_command(broker_start);
+  const std::string& command = up ? broker_start : broker_stop;
+  if (command.empty()) throw CaseFailure(std::string("no ") + (up ? "broker_start" : "broker_stop") + " command configured");
+  run_command(command);
 }
 
 ControlThread::ControlThread() : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}

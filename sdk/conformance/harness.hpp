@@ -45,7 +45,7 @@ class Activity {
   static Activity& current();
   void begin(std::string what);
   void end();
-  // "publish() had been running for 2.0 s", or "between calls (the last,
+  // "publish() had been running for 2.0 s", or "no call was running (the last,
   // publish(), returned after 2.0 s)"; empty before the first call.
   std::string describe() const;
   void reset();
@@ -74,6 +74,9 @@ struct KitContext {
   // CaseFailure when that fails.
   void stop_broker() const;
   void start_broker() const;
+
+ private:
+  void switch_broker(bool up) const;
 };
 
 // Starts the broker again however a case that stopped it ends.

@@ -123,7 +123,7 @@ void load_config(const Options& opt, KitContext& kit, std::unique_ptr<TcpProxy>&
       else if (key == "broker_start") kit.broker_start = kv.second.as<std::string>();
       else if (key == "time_scale") kit.time_scale = kv.second.as<double>();
       else if (key == "proxy") {
-        auto [host, port] = proxy_upstream(kv.second.as<std::string>(), source);
+        auto [host, port] = proxy_upstream(config::expand_env(kv.second.as<std::string>()), source);
         try {
           proxy = std::make_unique<TcpProxy>(host, port);
         } catch (const std::exception& e) {
@@ -285,12 +285,12 @@ int main(int argc, char** argv) {
   std::printf("plugin %s %s (ABI %u.%u) from %s: %s%s\n\n", d.name, d.version, d.abi_major, d.abi_minor,
               opt.plugin.c_str(), (d.capabilities & SWITCHBOARD_CAP_TRANSPORT) ? "transport " : "",
               (d.capabilities & SWITCHBOARD_CAP_SESSION_STORE) ? "session-store" : "");
-  std::printf("%-6s %-42s %-6s %-6s %9s\n", "id", "case", "level", "result", "time");
-  std::fflush(stdout);
-
   if (kit.proxy)
     std::printf("proxy: 127.0.0.1:%u -> the broker (CONFORMANCE_PROXY_PORT); outages are cut there\n\n",
                 static_cast<unsigned>(kit.proxy->port()));
+  std::printf("%-6s %-42s %-6s %-6s %9s\n", "id", "case", "level", "result", "time");
+  std::fflush(stdout);
+
   std::vector<Result> results;
   bool hung = false, must_failed = false;
   int passed = 0, failed = 0, skipped = 0;

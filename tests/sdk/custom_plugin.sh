@@ -22,6 +22,6 @@ broker=examples/custom-plugin/broker.sh
 trap '"$broker" stop "$MQTT_PORT" "$MQTT_STATE_DIR" || true' EXIT
 
 "$prefix/bin/switchboard-conformance" "$plugin_build/libswitchboard_mqtt.so" \
-  --config examples/custom-plugin/conformance.yaml --junit "$work/kit.xml" | tee "$work/kit.txt"
+  --config examples/custom-plugin/conformance.yaml --require-outages --junit "$work/kit.xml" | tee "$work/kit.txt"
 # The outage cases must have run, not been skipped.
 grep -Eq '^T4\.02 +reconnect_after_broker_restart +MUST +PASS' "$work/kit.txt"

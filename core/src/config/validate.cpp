@@ -18,23 +18,6 @@ struct Value {
 };
 using SectionValues = std::map<std::string, Value>;
 
-std::string expand_env(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
-      auto end = s.find('}', i + 2);
-      if (end != std::string::npos) {
-        const char* v = std::getenv(s.substr(i + 2, end - i - 2).c_str());
-        if (v) out += v;
-        i = end;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
-
 [[noreturn]] void fail(const std::string& source, const std::string& where,
                        const std::string& what) {
   throw ConfigError(source + ": key '" + where + "': " + what);
@@ -182,6 +165,23 @@ const SectionSpec* find_section(const std::vector<SectionSpec>& all, const std::
 }
 
 }  // namespace
+
+std::string expand_env(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
+      auto end = s.find('}', i + 2);
+      if (end != std::string::npos) {
+        const char* v = std::getenv(s.substr(i + 2, end - i - 2).c_str());
+        if (v) out += v;
+        i = end;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
 
 std::string env_name(const std::string& section, const std::string& key) {
   std::string env = "SWITCHBOARD_";

@@ -17,6 +17,10 @@ namespace switchboard::config {
 // '.' and '-' as '_'.
 std::string env_name(const std::string& section, const std::string& key);
 
+// "${VAR}" replaced by the environment variable's value ("" when unset); text
+// without a closing brace is kept as it is.
+std::string expand_env(const std::string& s);
+
 // Step 1: the core keys the plugin choice depends on (transport.use, session.store,
 // plugins.dir), env overrides applied.
 struct PluginChoice {
