@@ -27,6 +27,8 @@
 //                          an accepted (OK) message is delivered (T2.04/T2.05).
 //   drop_when_full_subtle  a full member discards its oldest queued message and publish says OK:
 //                          the same rule, broken only behind a backlog of 4096.
+//   stop_hangs             stop() never returns (a deliberate hang): the kit abandons the case
+//                          at its budget, names what was running, and still writes its report.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -59,6 +61,7 @@ enum class Mode {
   kEchoCString,
   kDropWhenFullBlunt,
   kDropWhenFullSubtle,
+  kStopHangs,
 };
 
 Mode mode_of(const std::string& s) {
@@ -74,6 +77,7 @@ Mode mode_of(const std::string& s) {
       {"echo_cstring", Mode::kEchoCString},
       {"drop_when_full_blunt", Mode::kDropWhenFullBlunt},
       {"drop_when_full_subtle", Mode::kDropWhenFullSubtle},
+      {"stop_hangs", Mode::kStopHangs},
   };
   auto it = kModes.find(s);
   if (it == kModes.end())
@@ -158,6 +162,8 @@ class BrokenTransport final : public switchboard::Transport {
 
   void stop() override {
     if (!running_) return;
+    if (mode_ == Mode::kStopHangs)  // the fault: the calling thread never comes back
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     running_ = false;
     {
       std::lock_guard lock(mu_);

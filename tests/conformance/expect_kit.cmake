@@ -1,10 +1,16 @@
 # cmake -DKIT=... -DPLUGIN=... [-DCONFIG=...] [-DFILTER=...] [-DARGS="--fail-fast;..."]
-#       -DEXIT=<code> [-DEXPECT="regex;regex"] [-DWITHIN=<seconds>] -P expect_kit.cmake
+#       -DEXIT=<code> [-DEXPECT="regex;regex"] [-DWITHIN=<seconds>] [-DREPORT=<file>] -P expect_kit.cmake
 # Runs the conformance kit and checks its exit code and that its output matches
 # every EXPECT regex: proves the kit passes good plugins and catches bad ones.
 # WITHIN: the first MUST failure must be reported at most that many seconds into
 # the run (a fault is caught fast, not by running out a budget).
 set(args ${PLUGIN} ${ARGS})
+# REPORT=<file>: the run must write this JSON report (a hung case included) and
+# it must name the first MUST failure.
+if(REPORT)
+  file(REMOVE ${REPORT})
+  list(APPEND args --report ${REPORT})
+endif()
 if(CONFIG)
   list(APPEND args --config ${CONFIG})
 endif()
@@ -28,5 +34,14 @@ if(WITHIN)
   set(at ${CMAKE_MATCH_1})
   if(at GREATER ${WITHIN})
     message(FATAL_ERROR "the first MUST failure came ${at} s into the run, more than ${WITHIN} s")
+  endif()
+endif()
+if(REPORT)
+  if(NOT EXISTS ${REPORT})
+    message(FATAL_ERROR "the kit wrote no report to ${REPORT}")
+  endif()
+  file(READ ${REPORT} report)
+  if(NOT report MATCHES "\"first_failure\":\"[A-Z][0-9]")
+    message(FATAL_ERROR "the report names no first failure: ${report}")
   endif()
 endif()
