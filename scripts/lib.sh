@@ -7,7 +7,7 @@ SUDO=""
 
 # Build dependencies (Debian 12 packages only).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
-  libyaml-cpp-dev libssl-dev libhiredis-dev)
+  libyaml-cpp-dev libssl-dev libhiredis-dev libnats-dev)
 # What the test suite needs on top.
 TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates mosquitto libmosquitto-dev redis-server redis-tools python3
   nats-server

@@ -457,13 +457,16 @@ std::vector<Case> store_cases() {
                    expect(!a.status.is_ok(), "load succeeded with the store's server stopped");
                  }
                  bool back = false;
+                 Status last;
                  auto deadline = Clock::now() + kit.scaled(30s);
                  while (!back && Clock::now() < deadline) {
                    auto a = s.call([&](SessionStore& st, StoreCallback cb) { st.create_session(unique_id("after"), kTtl, cb); });
                    back = a.status.is_ok();
+                   last = a.status;
                    if (!back) std::this_thread::sleep_for(250ms);
                  }
-                 expect(back, "the store did not recover within 30 s of its server's return");
+                 expect(back, "the store did not recover within 30 s of its server's return (the last create_session "
+                              "completed " + std::string(status_name(last.code())) + ": " + last.message() + ")");
                  no_duplicates(s);
                },
                std::chrono::seconds(120)});
