@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Push an event to Switchboard's browsers from outside: one Redis PUBLISH.
+"""Push an event to Switchboard's browsers from outside: one Redis PUBLISH, or
+one NATS PUB (--broker nats).
 
-Standard library only (no pip, no redis package): a tiny RESP client over a
+Standard library only (no pip, no client package): a tiny RESP client over a
 socket sends PUBLISH <bus channel> <message>, where the message is the v1 JSON
 format of docs/external-publishing.md. It prints the number of subscribers Redis
-reports, i.e. how many Switchboard server processes received the message.
+reports, i.e. how many Switchboard server processes received the message. With
+--broker nats it speaks the NATS text protocol instead (CONNECT, PUB <subject>,
+PING, waiting for the PONG that proves the server took the message) and prints
+"sent": NATS does not tell how many subscribers got a message.
 
   publish.py [--host H] [--port P] [--channel C] all EVENT [ARG_JSON...]
   publish.py [...] channel NAME[,NAME...] EVENT [ARG_JSON...]
@@ -26,13 +30,16 @@ Examples (the chat example's events; see README.md beside this file):
   ./publish.py socket 9f1c2e... chat.ping '{"from":"ops","fromSocketId":""}'
   ./publish.py --print all flash Notice      # show the message, publish nothing
 
-Defaults come from the environment: REDIS_HOST (127.0.0.1), REDIS_PORT (6379),
-SS_CHANNEL (ss:event, the servers' `redis.channel`), REDIS_PASSWORD (sent with
-AUTH when set; REDIS_USERNAME too for a Redis 6+ ACL user).
+Defaults come from the environment: SS_BROKER (redis; or nats), REDIS_HOST
+(127.0.0.1), REDIS_PORT (6379), SS_CHANNEL (ss:event, the servers'
+`redis.channel`), REDIS_PASSWORD (sent with AUTH when set; REDIS_USERNAME too
+for a Redis 6+ ACL user); for NATS: NATS_HOST (127.0.0.1), NATS_PORT (4222),
+SS_SUBJECT (ss.event, the servers' `nats.subject`), NATS_USER and NATS_PASSWORD,
+or NATS_TOKEN.
 
-Exit status: 0 when Redis took the message (even if no server was subscribed:
-then it prints 0 and warns on stderr), 1 on a Redis error or a connection
-failure, 2 on a usage error.
+Exit status: 0 when the broker took the message (for Redis even if no server was
+subscribed: then it prints 0 and warns on stderr), 1 on a broker error or a
+connection failure, 2 on a usage error.
 """
 
 import argparse
@@ -45,7 +52,7 @@ TARGETS = ("all", "channel", "user", "socket")
 DEFAULT_MAX_BYTES = 1 << 20  # the servers' limits.max_bus_message_bytes default
 
 
-class RedisError(Exception):
+class BrokerError(Exception):
     pass
 
 
@@ -61,7 +68,7 @@ def resp_command(*parts):
 def read_line(sock_file):
     line = sock_file.readline()
     if not line.endswith(b"\r\n"):
-        raise RedisError("connection closed by Redis")
+        raise BrokerError("connection closed by the broker")
     return line[:-2]
 
 
@@ -72,10 +79,10 @@ def read_reply(sock_file):
     if kind == b"+":
         return rest
     if kind == b"-":
-        raise RedisError(rest)
+        raise BrokerError(rest)
     if kind == b":":
         return int(rest)
-    raise RedisError("unexpected reply from Redis: %r" % line[:80])
+    raise BrokerError("unexpected reply from Redis: %r" % line[:80])
 
 
 def redis_publish(host, port, channel, message, password=None, username=None, timeout=5.0):
@@ -88,6 +95,37 @@ def redis_publish(host, port, channel, message, password=None, username=None, ti
             read_reply(sock_file)
         sock.sendall(resp_command("PUBLISH", channel, message))
         return read_reply(sock_file)
+
+
+def nats_publish(host, port, subject, message, user=None, password=None, token=None, timeout=5.0):
+    """Sends one PUB on the NATS text protocol; returns once the server answered
+    the PING that follows it (so it has processed the PUB), raises BrokerError
+    (a broker error) on -ERR."""
+    connect = {"verbose": False, "pedantic": False, "name": "publish.py"}
+    if user:
+        connect.update(user=user, **{"pass": password or ""})
+    if token:
+        connect["auth_token"] = token
+    if not subject or any(c.isspace() for c in subject):
+        # A space would turn the rest into PUB's reply-to field.
+        raise BrokerError("the subject %r is empty or has whitespace" % subject)
+    payload = message.encode("utf-8")
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock_file = sock.makefile("rb")
+        info = read_line(sock_file)
+        if not info.startswith(b"INFO "):
+            raise BrokerError("not a NATS server (it said %r)" % info[:40])
+        sock.sendall(b"CONNECT " + json.dumps(connect).encode() + b"\r\n" +
+                     b"PUB " + subject.encode("utf-8") + b" " + str(len(payload)).encode() + b"\r\n" +
+                     payload + b"\r\nPING\r\n")
+        while True:
+            line = read_line(sock_file)
+            if line == b"PONG":
+                return
+            if line.startswith(b"-ERR"):
+                raise BrokerError("NATS: " + line[5:].decode("utf-8", "replace"))
+            if line == b"PING":
+                sock.sendall(b"PONG\r\n")
 
 
 def _not_json(constant):
@@ -146,10 +184,13 @@ def parse_args(argv):
         description="Publish an event to Switchboard's browsers through Redis "
         "(one PUBLISH on the servers' bus channel).",
     )
-    ap.add_argument("--host", default=env.get("REDIS_HOST", "127.0.0.1"))
-    ap.add_argument("--port", type=int, default=int(env.get("REDIS_PORT", "6379")))
+    ap.add_argument("--broker", choices=("redis", "nats"), default=env.get("SS_BROKER", "redis"))
+    ap.add_argument("--host", default=None, help="REDIS_HOST / NATS_HOST (127.0.0.1)")
+    ap.add_argument("--port", type=int, default=None, help="REDIS_PORT (6379) / NATS_PORT (4222)")
     ap.add_argument("--channel", default=env.get("SS_CHANNEL", "ss:event"),
                     help="the Redis channel the servers subscribe to (redis.channel)")
+    ap.add_argument("--subject", default=env.get("SS_SUBJECT", "ss.event"),
+                    help="the NATS subject the servers subscribe to (nats.subject)")
     ap.add_argument("--password", default=env.get("REDIS_PASSWORD"))
     ap.add_argument("--username", default=env.get("REDIS_USERNAME"))
     ap.add_argument("--print", dest="print_only", action="store_true",
@@ -158,6 +199,11 @@ def parse_args(argv):
     ap.add_argument("rest", nargs=argparse.REMAINDER,
                     help="[NAMES] EVENT [ARG_JSON...]")
     a = ap.parse_args(argv)
+    nats = a.broker == "nats"
+    if a.host is None:
+        a.host = env.get("NATS_HOST" if nats else "REDIS_HOST", "127.0.0.1")
+    if a.port is None:
+        a.port = int(env.get("NATS_PORT", "4222") if nats else env.get("REDIS_PORT", "6379"))
 
     rest = list(a.rest)
     name = None
@@ -199,9 +245,15 @@ def main(argv):
               "limits.max_bus_message_bytes (%d) drop it" % (size, DEFAULT_MAX_BYTES),
               file=sys.stderr)
     try:
+        if a.broker == "nats":
+            env = os.environ
+            nats_publish(a.host, a.port, a.subject, message,
+                         env.get("NATS_USER"), env.get("NATS_PASSWORD"), env.get("NATS_TOKEN"))
+            print("sent")
+            return 0
         receivers = redis_publish(a.host, a.port, a.channel, message, a.password, a.username)
-    except (OSError, RedisError) as e:
-        print("publish.py: redis %s:%d: %s" % (a.host, a.port, e), file=sys.stderr)
+    except (OSError, BrokerError) as e:
+        print("publish.py: %s %s:%d: %s" % (a.broker, a.host, a.port, e), file=sys.stderr)
         return 1
     print(receivers)
     if receivers == 0:

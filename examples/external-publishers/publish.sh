@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Push an event to Switchboard's browsers with nothing but bash: it opens
-# /dev/tcp/HOST/PORT and writes one raw RESP PUBLISH command, so it works on a
-# machine without redis-cli, Python or any Redis client.
+# /dev/tcp/HOST/PORT and writes one raw RESP PUBLISH command (or, with
+# SS_BROKER=nats, one NATS PUB), so it works on a machine without redis-cli,
+# Python or any client library.
 #
 #   publish.sh all                    EVENT [ARG...]
 #   publish.sh channel NAME[,NAME...] EVENT [ARG...]
@@ -15,21 +16,31 @@
 # '"a string"'); an ARG that does not look like JSON (a bare word) is sent as a
 # string. The JSON is not validated here: the servers drop malformed messages.
 # It prints the number of subscribers Redis reports (the number of server
-# processes that received the message; 0 means nobody got it).
+# processes that received the message; 0 means nobody got it). NATS does not
+# report that: it prints "sent" once the server answered the PING sent after
+# the PUB (so it has processed it).
 #
-# Environment: REDIS_HOST (127.0.0.1), REDIS_PORT (6379), SS_CHANNEL (ss:event:
-# the servers' `redis.channel`), REDIS_PASSWORD and REDIS_USERNAME (AUTH).
+# Environment: SS_BROKER (redis, or nats); REDIS_HOST (127.0.0.1), REDIS_PORT
+# (6379), SS_CHANNEL (ss:event: the servers' `redis.channel`), REDIS_PASSWORD and
+# REDIS_USERNAME (AUTH); NATS_HOST (127.0.0.1), NATS_PORT (4222), SS_SUBJECT
+# (ss.event: the servers' `nats.subject`), NATS_USER and NATS_PASSWORD, or NATS_TOKEN.
 #
 # The wire format, for the record: a command is an array of bulk strings, each
 # prefixed by its length in bytes:
 #   *3\r\n $7\r\nPUBLISH\r\n $8\r\nss:event\r\n $<bytes>\r\n<message>\r\n
-# and Redis answers ":<subscribers>\r\n" (or "-ERR ...\r\n").
+# and Redis answers ":<subscribers>\r\n" (or "-ERR ...\r\n"). NATS, after its
+# "INFO {...}" line:  CONNECT {...}\r\n PUB ss.event <bytes>\r\n<message>\r\n PING\r\n
+# and it answers PONG (or "-ERR '...'").
 set -euo pipefail
 shopt -s inherit_errexit  # a failing $(...) inside a function stops it too
 
+SS_BROKER=${SS_BROKER:-redis}
 REDIS_HOST=${REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${REDIS_PORT:-6379}
 SS_CHANNEL=${SS_CHANNEL:-ss:event}
+NATS_HOST=${NATS_HOST:-127.0.0.1}
+NATS_PORT=${NATS_PORT:-4222}
+SS_SUBJECT=${SS_SUBJECT:-ss.event}
 
 usage() {
   cat >&2 <<'EOF'
@@ -40,7 +51,8 @@ usage: publish.sh all|channel|user|socket ...
   publish.sh socket  SOCKET_ID      EVENT [ARG...]
   publish.sh raw     'JSON'
 ARG: a JSON value ('{"a":1}', 42, true, '"text"'); a bare word is a string.
-env: REDIS_HOST=127.0.0.1 REDIS_PORT=6379 SS_CHANNEL=ss:event REDIS_PASSWORD= REDIS_USERNAME=
+env: SS_BROKER=redis REDIS_HOST=127.0.0.1 REDIS_PORT=6379 SS_CHANNEL=ss:event REDIS_PASSWORD= REDIS_USERNAME=
+     SS_BROKER=nats NATS_HOST=127.0.0.1 NATS_PORT=4222 SS_SUBJECT=ss.event NATS_USER= NATS_PASSWORD= NATS_TOKEN=
 EOF
   exit 2
 }
@@ -134,6 +146,38 @@ case $kind in
     [[ $# -eq 1 ]] || usage
     msg=$1 ;;
   *) usage ;;
+esac
+
+# --- NATS text protocol over /dev/tcp ------------------------------------------
+
+nats_publish() {
+  # A space would turn the rest into PUB's reply-to field: refuse it here.
+  [[ -n $SS_SUBJECT && $SS_SUBJECT != *[[:space:]]* ]] || die "SS_SUBJECT '$SS_SUBJECT' is empty or has whitespace"
+  { exec 3<>"/dev/tcp/$NATS_HOST/$NATS_PORT"; } 2>/dev/null ||
+    die "cannot connect to NATS at $NATS_HOST:$NATS_PORT" 1
+  IFS= read -r -t 5 REPLY <&3 || die "no INFO line from NATS at $NATS_HOST:$NATS_PORT" 1
+  [[ $REPLY == INFO* ]] || die "not a NATS server at $NATS_HOST:$NATS_PORT: ${REPLY:0:40}" 1
+  local connect='{"verbose":false,"pedantic":false,"name":"publish.sh"'
+  [[ -n ${NATS_USER:-} ]] &&
+    connect+=",\"user\":$(json_string "$NATS_USER"),\"pass\":$(json_string "${NATS_PASSWORD:-}")"
+  [[ -n ${NATS_TOKEN:-} ]] && connect+=",\"auth_token\":$(json_string "$NATS_TOKEN")"
+  connect+='}'
+  printf 'CONNECT %s\r\nPUB %s %s\r\n%s\r\nPING\r\n' "$connect" "$SS_SUBJECT" "$(byte_length "$msg")" "$msg" >&3
+  while IFS= read -r -t 5 REPLY <&3; do
+    REPLY=${REPLY%$'\r'}
+    case $REPLY in
+      PONG) exec 3>&-; echo sent; return 0 ;;
+      PING) printf 'PONG\r\n' >&3 ;;
+      -ERR*) die "NATS: ${REPLY#-ERR }" 1 ;;
+    esac
+  done
+  die "no reply from NATS at $NATS_HOST:$NATS_PORT" 1
+}
+
+case $SS_BROKER in
+  redis) ;;
+  nats) nats_publish; exit 0 ;;
+  *) die "SS_BROKER must be redis or nats, not '$SS_BROKER'" ;;
 esac
 
 { exec 3<>"/dev/tcp/$REDIS_HOST/$REDIS_PORT"; } 2>/dev/null ||

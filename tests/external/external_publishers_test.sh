@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # The external publishers (examples/external-publishers) against real processes:
-# a real redis-server, one chat example server on the redis transport and session
-# store, and two WebSocket clients (client.mjs, Node's built-in WebSocket):
+# a real broker (redis-server, or nats-server with JetStream), one chat example
+# server on that broker's transport and session store, and two WebSocket clients
+# (client.mjs, Node's built-in WebSocket):
 #
 #   A  joined rooms "lobby" and "ops", signed in as "alice"
 #   B  nothing (anonymous, no rooms)
 #
-# Each of redis-cli.sh, publish.py and publish.sh publishes to all, one channel,
+# Each publisher (Redis: redis-cli.sh, publish.py, publish.sh; NATS: publish.py
+# and publish.sh speaking the NATS text protocol) publishes to all, one channel,
 # several channels, one user, several users and A's socketId, plus targets that
-# match nobody; every publish must report 1 subscriber (the server), and A and B
-# must receive exactly the expected events, with the arguments a browser handler
-# gets, in order. Then malformed messages must be counted in
+# match nobody; every publish must be taken by the broker (Redis: 1 subscriber,
+# the server; NATS: "sent"), and A and B must receive exactly the expected
+# events, with the arguments a browser handler gets, in order. Raw v1 messages of
+# all four kinds go through redis-cli.sh (Redis) or the C program publish_nats
+# (NATS, libnats). Then malformed messages must be counted in
 # switchboard_bus_malformed_total and reach nobody.
 #
-#   tests/external/external_publishers_test.sh build/bin/chat
+#   tests/external/external_publishers_test.sh build/bin/chat [redis]
+#   tests/external/external_publishers_test.sh build/bin/chat nats build/bin/publish_nats
 #
-# Needs redis-server, redis-cli, python3 and node (20+). KEEP_WORK=1 keeps the
-# logs in the work folder (printed at the end).
+# Needs python3, node (20+) and redis-server + redis-cli, or nats-server.
+# KEEP_WORK=1 keeps the logs in the work folder (printed at the end).
 set -euo pipefail
 
-CHAT=${1:?usage: external_publishers_test.sh PATH/TO/chat}
+CHAT=${1:?usage: external_publishers_test.sh PATH/TO/chat [redis|nats PATH/TO/publish_nats]}
+BROKER=${2:-redis}
+PUBLISH_NATS=${3:-}
+[[ $BROKER == redis || ($BROKER == nats && -x $PUBLISH_NATS) ]] ||
+  { echo "usage: external_publishers_test.sh PATH/TO/chat [redis | nats PATH/TO/publish_nats]" >&2; exit 2; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 EXAMPLES=$(cd "$HERE/../../examples/external-publishers" && pwd)
 TIMEOUT=15 # seconds for every wait
@@ -33,11 +42,15 @@ step() { echo "-- $*"; }
 # --- requirements -------------------------------------------------------------
 
 missing=()
-for tool in redis-server redis-cli python3 node; do
+case $BROKER in
+  redis) tools=(redis-server redis-cli) ;;
+  nats) tools=(nats-server) ;;
+esac
+for tool in "${tools[@]}" python3 node; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
-  fail "missing required tools: ${missing[*]} (Debian: apt-get install redis-server redis-tools python3 nodejs)"
+  fail "missing required tools: ${missing[*]} (Debian: apt-get install redis-server redis-tools nats-server python3 nodejs)"
 fi
 [[ -x $CHAT ]] || fail "chat binary not found or not executable: $CHAT"
 for f in redis-cli.sh publish.py publish.sh; do
@@ -118,31 +131,47 @@ metric() {
   http_get "$BASE/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 
-# Redis on a free port (retried: another process may take the port first).
+# The broker on a free port (retried: another process may take the port first).
+nats_answers() {
+  local line=""
+  { exec 4<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r -t 1 line <&4; exec 4>&-; } 2>/dev/null || true
+  [[ $line == INFO* ]]
+}
 for attempt in 1 2 3 4 5; do
-  REDIS_PORT=$(free_port)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    >"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
+  BROKER_PORT=$(free_port)
+  if [[ $BROKER == redis ]]; then
+    redis-server --port "$BROKER_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/broker.log" 2>&1 &
+  else
+    nats-server -a 127.0.0.1 -p "$BROKER_PORT" -js -sd "$WORK/js" >"$WORK/broker.log" 2>&1 &
+  fi
+  BROKER_PID=$!
   ok=
   for _ in $(seq 100); do
-    kill -0 "$REDIS_PID" 2>/dev/null || break
-    if [[ $(redis-cli -p "$REDIS_PORT" PING 2>/dev/null) == PONG ]]; then ok=1; break; fi
+    kill -0 "$BROKER_PID" 2>/dev/null || break
+    if [[ $BROKER == redis ]]; then
+      [[ $(redis-cli -p "$BROKER_PORT" PING 2>/dev/null) == PONG ]] && { ok=1; break; }
+    else
+      nats_answers "$BROKER_PORT" && { ok=1; break; }
+    fi
     sleep 0.05
   done
-  if [[ -n $ok ]]; then PIDS+=("$REDIS_PID"); break; fi
-  kill "$REDIS_PID" 2>/dev/null || true
-  wait "$REDIS_PID" 2>/dev/null || true
-  ((attempt < 5)) || fail "redis-server did not start (see $WORK/redis.log)"
+  if [[ -n $ok ]]; then PIDS+=("$BROKER_PID"); break; fi
+  kill "$BROKER_PID" 2>/dev/null || true
+  wait "$BROKER_PID" 2>/dev/null || true
+  ((attempt < 5)) || fail "the $BROKER server did not start (see $WORK/broker.log)"
 done
-step "redis-server $(redis-server --version | awk '{print $3}' | sed 's/^v=//') on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
+step "$BROKER server on 127.0.0.1:$BROKER_PORT (pid $BROKER_PID)"
+if [[ $BROKER == redis ]]; then
+  export SWITCHBOARD_REDIS_URL="redis://127.0.0.1:$BROKER_PORT/0"
+else
+  export SWITCHBOARD_NATS_SERVERS="nats://127.0.0.1:$BROKER_PORT"
+fi
 
 SWITCHBOARD_SERVER_LISTEN=127.0.0.1:0 \
 SWITCHBOARD_SERVER_THREADS=2 \
-SWITCHBOARD_TRANSPORT_USE=redis \
-SWITCHBOARD_SESSION_STORE=redis \
+SWITCHBOARD_TRANSPORT_USE=$BROKER \
+SWITCHBOARD_SESSION_STORE=$BROKER \
 SWITCHBOARD_SESSION_SECRET=external-publishers-test \
-SWITCHBOARD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
   "$CHAT" >"$WORK/chat.out.log" 2>"$WORK/chat.log" &
 CHAT_PID=$!
 PIDS+=("$CHAT_PID")
@@ -158,8 +187,8 @@ until [[ $(http_get "$BASE/healthz") == 200* ]]; do
   ((SECONDS < deadline)) || fail "/healthz is not 200 within ${TIMEOUT}s: $(http_get "$BASE/healthz")"
   sleep 0.1
 done
-[[ $(metric 'switchboard_transport_state{plugin="redis"}') == 1 ]] ||
-  fail "switchboard_transport_state{plugin=\"redis\"} is not 1 (connected)"
+[[ $(metric "switchboard_transport_state{plugin=\"$BROKER\"}") == 1 ]] ||
+  fail "switchboard_transport_state{plugin=\"$BROKER\"} is not 1 (connected)"
 step "healthz: $(http_get "$BASE/healthz")"
 
 # --- clients ------------------------------------------------------------------
@@ -180,28 +209,40 @@ step "client A (lobby, ops, alice) socketId $A_SOCKET; client B (anonymous)"
 
 # --- the publishers -----------------------------------------------------------
 
-# The three examples, pointed at this Redis (env for the shell scripts, flags
-# for publish.py, so both ways are exercised).
-redis_cli_sh() { REDIS_HOST=127.0.0.1 REDIS_PORT=$REDIS_PORT SS_CHANNEL=ss:event "$EXAMPLES/redis-cli.sh" "$@"; }
-publish_py() { python3 "$EXAMPLES/publish.py" --host 127.0.0.1 --port "$REDIS_PORT" --channel ss:event "$@"; }
-publish_sh() { REDIS_HOST=127.0.0.1 REDIS_PORT=$REDIS_PORT SS_CHANNEL=ss:event "$EXAMPLES/publish.sh" "$@"; }
+# The examples, pointed at this broker (env for the shell scripts, flags for
+# publish.py, so both ways are exercised). raw_tool publishes a message written
+# by hand: redis-cli.sh for Redis, the C program (libnats) for NATS.
+if [[ $BROKER == redis ]]; then
+  redis_cli_sh() { REDIS_HOST=127.0.0.1 REDIS_PORT=$BROKER_PORT SS_CHANNEL=ss:event "$EXAMPLES/redis-cli.sh" "$@"; }
+  publish_py() { python3 "$EXAMPLES/publish.py" --host 127.0.0.1 --port "$BROKER_PORT" --channel ss:event "$@"; }
+  publish_sh() { REDIS_HOST=127.0.0.1 REDIS_PORT=$BROKER_PORT SS_CHANNEL=ss:event "$EXAMPLES/publish.sh" "$@"; }
+  TOOLS=(redis_cli_sh publish_py publish_sh)
+  raw_tool() { redis_cli_sh raw "$1"; }
+  TAKEN=1  # what a publisher prints when the broker took the message: Redis's subscriber count
+else
+  publish_py() { python3 "$EXAMPLES/publish.py" --broker nats --port "$BROKER_PORT" --subject ss.event "$@"; }
+  publish_sh() { SS_BROKER=nats NATS_HOST=127.0.0.1 NATS_PORT=$BROKER_PORT SS_SUBJECT=ss.event "$EXAMPLES/publish.sh" "$@"; }
+  TOOLS=(publish_py publish_sh)
+  raw_tool() { "$PUBLISH_NATS" -s "nats://127.0.0.1:$BROKER_PORT" -subject ss.event "$1"; }
+  TAKEN=sent
+fi
 
 : >"$WORK/a.expected"
 : >"$WORK/b.expected"
 expect_a() { printf '%s\n' "$@" >>"$WORK/a.expected"; }
 expect_b() { printf '%s\n' "$@" >>"$WORK/b.expected"; }
 
-# pub TOOL ARGS...: runs one publish; Redis must report exactly one subscriber
-# (the one chat server).
+# pub TOOL ARGS...: runs one publish; the broker must have taken it (Redis: to
+# exactly one subscriber, the one chat server).
 pub() {
   local tool=$1 out
   shift
   out=$("$tool" "$@" 2>"$WORK/publisher.err") || fail "$tool $* failed: $(cat "$WORK/publisher.err")"
-  [[ $out == 1 ]] || fail "$tool $*: Redis reported '$out' subscribers, expected 1"
+  [[ $out == "$TAKEN" ]] || fail "$tool $*: printed '$out', expected '$TAKEN'"
 }
 
 UNICODE='héllo wörld ✓ 日本'
-for tool in redis_cli_sh publish_py publish_sh; do
+for tool in "${TOOLS[@]}"; do
   step "$tool: all, channel, channels, user, users, socketId, nobody"
   t=\"$tool\"
 
@@ -236,18 +277,20 @@ for tool in redis_cli_sh publish_py publish_sh; do
   pub "$tool" socket no-such-socket ext.nobody "$tool"
 done
 
-# The message format as written in the docs, through redis-cli.sh raw (a
-# single string for "channels"/"users"; "p" absent; an unknown field).
+# The message format as written in the docs, by hand (a single string for
+# "channels"/"users"; "p" absent; an unknown field), all four target kinds.
 step "raw v1 messages: one string as channels/users, no p, unknown fields"
-pub redis_cli_sh raw '{"t":"channel","channels":"lobby","e":"ext.raw.channel","p":["x"]}'
+pub raw_tool '{"t":"channel","channels":"lobby","e":"ext.raw.channel","p":["x"]}'
 expect_a '{"e":"ext.raw.channel","args":["x","lobby"]}'
-pub redis_cli_sh raw '{"t":"user","users":"alice","e":"ext.raw.user"}'
+pub raw_tool '{"t":"user","users":"alice","e":"ext.raw.user"}'
 expect_a '{"e":"ext.raw.user","args":[]}'
-pub redis_cli_sh raw '{"t":"all","e":"ext.raw.all","p":[],"v":1,"source":"billing"}'
+pub raw_tool '{"t":"all","e":"ext.raw.all","p":[],"v":1,"source":"billing"}'
 expect_a '{"e":"ext.raw.all","args":[]}'
 expect_b '{"e":"ext.raw.all","args":[]}'
+pub raw_tool "{\"t\":\"socketId\",\"socketId\":\"$A_SOCKET\",\"e\":\"ext.raw.socket\",\"p\":[1]}"
+expect_a '{"e":"ext.raw.socket","args":[1]}'
 
-# A barrier: Redis delivers one subscriber's messages in the order it took them,
+# A barrier: the broker delivers one subscriber's messages in the order it took them,
 # and the server keeps that order per connection, so once both clients have
 # the barrier every earlier event has arrived or never will.
 barrier() {
@@ -289,4 +332,4 @@ grep -q 'malformed' "$WORK/chat.log" || fail "no log line about the malformed bu
 step "switchboard_bus_malformed_total 0 -> 5; nothing reached a client"
 
 kill -0 "$CHAT_PID" 2>/dev/null || fail "chat exited"
-echo "PASS: external publishers (redis-cli.sh, publish.py, publish.sh) -> redis -> chat -> WebSocket"
+echo "PASS: external publishers (${TOOLS[*]}, raw) -> $BROKER -> chat -> WebSocket"
