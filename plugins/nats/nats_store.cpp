@@ -91,6 +91,7 @@ Status NatsStore::start() {
 }
 
 void NatsStore::report(NatsConnection::State s, const std::string& detail) {
+  // kConnecting: start() reported STARTING.
   if (s == NatsConnection::State::kConnected)
     host_.report_state(SWITCHBOARD_STATE_CONNECTED, "nats " + conn_->where() + " bucket " + settings_.bucket);
   else if (s == NatsConnection::State::kClosed)

@@ -78,9 +78,13 @@ void NatsTransport::on_error(natsSubscription* sub, natsStatus err) {
 
 void NatsTransport::report(const std::string& detail) {
   const bool up = conn_->connected() && subscribed_;
+  const auto conn = conn_->state();
+  // Until the subscription exists the instance is starting (start() said so);
+  // afterwards the library keeps it across reconnects.
+  if (!subscribed_ && conn != NatsConnection::State::kClosed) return;
   int state = up ? SWITCHBOARD_STATE_CONNECTED
-                 : conn_->state() == NatsConnection::State::kClosed ? SWITCHBOARD_STATE_FAILED
-                                                                     : SWITCHBOARD_STATE_RECONNECTING;
+                 : conn == NatsConnection::State::kClosed ? SWITCHBOARD_STATE_FAILED
+                                                          : SWITCHBOARD_STATE_RECONNECTING;
   std::string text = up ? "nats " + conn_->where() + " subject " + settings_.subject
                         : (detail.empty() ? "subscribing to " + settings_.subject : detail);
   std::lock_guard lock(mu_);
