@@ -1,22 +1,25 @@
 // Browser end-to-end test of the chat example on TWO server processes sharing a
-// real redis-server (transport and session store `redis`): Debian's Chromium
-// driven by playwright-core, two browser contexts = two sessions.
+// real broker — redis-server, or nats-server with JetStream — as transport and
+// session store (`redis` or `nats` plugin, SWITCHBOARD_E2E_BROKER, default
+// redis): Debian's Chromium driven by playwright-core, two browser contexts =
+// two sessions.
 //
-//   SWITCHBOARD_CHAT_BIN=build/bin/chat node --test tests/e2e/redis.test.mjs
+//   SWITCHBOARD_CHAT_BIN=build/bin/chat [SWITCHBOARD_E2E_BROKER=nats] node --test tests/e2e/two_processes.test.mjs
 //
 // Tabs: A1 on process 1 and A2 on process 2 are one session (context A); B1 on
 // process 2 and B2 on process 1 are another (context B). Cookies are scoped to
 // the host, not the port (RFC 6265 §8.5), so one context's tabs share the
 // session cookie on both processes — which works only because both processes
-// read sessions from the same Redis. Every delivery checked below crosses from
-// one process to the other through Redis.
+// read sessions from the same store. Every delivery checked below crosses from
+// one process to the other through the broker.
 //
-// Absence is never asserted after a sleep. Redis orders every PUBLISH, each
-// process handles the bus in that order, and each connection receives in it.
-// So once a later "barrier" broadcast has reached a tab, any earlier event meant
-// for it would have arrived first — provided the earlier event was already in
-// Redis when the barrier was published: either it came from the same tab as the
-// barrier (one process publishes in order), or a tab already showed it.
+// Absence is never asserted after a sleep. The broker orders every publish (one
+// Redis, one NATS server), each process handles the bus in that order, and each
+// connection receives in it. So once a later "barrier" broadcast has reached a
+// tab, any earlier event meant for it would have arrived first — provided the
+// earlier event was already in the broker when the barrier was published:
+// either it came from the same tab as the barrier (one process publishes in
+// order), or a tab already showed it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
@@ -31,10 +34,11 @@ import {
   submit, waitFor, waitConnected, socketIdOf,
 } from './chat_page.mjs';
 
+const BROKER = process.env.SWITCHBOARD_E2E_BROKER ?? 'redis';
 const REDIS_SERVER = process.env.SWITCHBOARD_REDIS_SERVER ?? '/usr/bin/redis-server';
 const REDIS_CLI = process.env.SWITCHBOARD_REDIS_CLI ?? '/usr/bin/redis-cli';
-const BUS = 'ss:event'; // the redis plugin's default channel
-const SECRET = `e2e-redis-secret-${process.pid}`; // shared by both processes
+const NATS_SERVER = process.env.SWITCHBOARD_NATS_SERVER ?? '/usr/sbin/nats-server';
+const SECRET = `e2e-${BROKER}-secret-${process.pid}`; // shared by both processes
 
 // ---------------------------------------------------------------------------
 // Processes
@@ -90,36 +94,97 @@ function spawnKept(bin, args, env) {
 
 const alive = (p) => p && p.proc.exitCode === null && p.proc.signalCode === null;
 
-// A real redis-server on a free loopback port; resolves once it answers PING.
-async function startRedis(dir) {
+// One exchange with a NATS server over the text protocol: reads its INFO line,
+// sends `lines` (CONNECT first) and PING, resolves at the PONG (the server has
+// processed everything before it), rejects on -ERR. Used to wait for a server to
+// accept connections (no lines) and to publish as an external system would.
+function natsExchange(port, lines = []) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('no PONG from nats-server')); }, WAIT_MS);
+    let buf = '';
+    let greeted = false;
+    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (!greeted && line.startsWith('INFO ')) {
+          greeted = true;
+          sock.write(['CONNECT {"verbose":false,"pedantic":false}', ...lines, 'PING', ''].join('\r\n'));
+        } else if (line === 'PONG') {
+          clearTimeout(timer);
+          sock.end();
+          resolve();
+        } else if (line.startsWith('-ERR')) {
+          clearTimeout(timer);
+          sock.destroy();
+          reject(new Error(`nats-server: ${line}`));
+        }
+      }
+    });
+  });
+}
+
+// The two brokers: how to start one on a free loopback port, what a chat process
+// needs to use it, and how an external system publishes to it (resolving with
+// the number of receivers where the broker tells — Redis — or null).
+const BROKERS = {
+  redis: {
+    bus: 'ss:event', // the redis plugin's default channel
+    publisher: 'redis-cli',
+    args: (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    server: REDIS_SERVER,
+    ready: async (port) => (await redisCli(port, 'PING')) === 'PONG',
+    env: (port) => ({ SWITCHBOARD_REDIS_URL: `redis://127.0.0.1:${port}/0` }),
+    publish: async (port, message) => Number(await redisCli(port, 'PUBLISH', 'ss:event', message)),
+    subscribers: async (port) => Number((await redisCli(port, 'PUBSUB', 'NUMSUB', 'ss:event')).split('\n').pop()),
+  },
+  nats: {
+    bus: 'ss.event', // the nats plugin's default subject
+    publisher: 'nats-pub',
+    args: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js')],
+    server: NATS_SERVER,
+    ready: async (port) => (await natsExchange(port), true),
+    env: (port) => ({ SWITCHBOARD_NATS_SERVERS: `nats://127.0.0.1:${port}` }),
+    publish: async (port, message) => {
+      await natsExchange(port, [`PUB ss.event ${Buffer.byteLength(message)}`, message]);
+      return null; // NATS does not count receivers
+    },
+    subscribers: null, // /healthz 200 already means subscribed (the plugin flushes its SUB first)
+  },
+};
+const broker = BROKERS[BROKER];
+if (!broker) throw new Error(`SWITCHBOARD_E2E_BROKER must be redis or nats, not '${BROKER}'`);
+
+// The broker on a free loopback port; resolves once it accepts clients.
+async function startBroker(dir) {
   const port = await freePort();
-  const redis = spawnKept(
-    REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  );
-  redis.port = port;
+  const server = spawnKept(broker.server, broker.args(port, dir), { PATH: process.env.PATH ?? '/usr/bin:/bin' });
+  server.port = port;
   const ready = eventually(async () => {
-    if (!alive(redis)) throw new Error(`redis-server exited:\n${redis.output()}`);
+    if (!alive(server)) throw new Error(`${BROKER} server exited:\n${server.output()}`);
     try {
-      return (await redisCli(port, 'PING')) === 'PONG';
+      return await broker.ready(port);
     } catch {
       return false;
     }
-  }, `redis-server on port ${port} answers PING`);
-  await Promise.race([ready, redis.failed]);
-  return redis;
+  }, `${BROKER} server on port ${port} accepts clients`);
+  await Promise.race([ready, server.failed]);
+  return server;
 }
 
-// The chat binary on a free port, on Redis; resolves with its base URL.
-async function startChat(bin, redisPort) {
+// The chat binary on a free port, on the broker; resolves with its base URL.
+async function startChat(bin, brokerPort) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SWITCHBOARD_')));
   Object.assign(env, {
     SWITCHBOARD_SERVER_LISTEN: '127.0.0.1:0',
-    SWITCHBOARD_TRANSPORT_USE: 'redis',
-    SWITCHBOARD_SESSION_STORE: 'redis',
+    SWITCHBOARD_TRANSPORT_USE: BROKER,
+    SWITCHBOARD_SESSION_STORE: BROKER,
     SWITCHBOARD_SESSION_SECRET: SECRET,
-    SWITCHBOARD_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+    ...broker.env(brokerPort),
   });
   const server = spawnKept(bin, [], env);
   const listening = new Promise((resolve, reject) => {
@@ -167,9 +232,9 @@ async function refreshUntil(page, selector) {
 
 // ---------------------------------------------------------------------------
 
-describe('chat example on two processes sharing Redis', { timeout: 180_000 }, () => {
+describe(`chat example on two processes sharing ${BROKER}`, { timeout: 180_000 }, () => {
   let dir;
-  let redis;
+  let bus; // the broker process
   let s1, s2; // chat processes
   let browser;
   let A1, A2, B1, B2;
@@ -196,16 +261,14 @@ describe('chat example on two processes sharing Redis', { timeout: 180_000 }, ()
   before(async () => {
     const bin = process.env.SWITCHBOARD_CHAT_BIN;
     assert.ok(bin, 'set SWITCHBOARD_CHAT_BIN to the chat example binary');
-    dir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-redis-'));
-    redis = await startRedis(dir);
-    s1 = await startChat(bin, redis.port);
-    s2 = await startChat(bin, redis.port);
-    // Both processes connected to Redis and subscribed to the bus.
+    dir = mkdtempSync(join(tmpdir(), `switchboard-e2e-${BROKER}-`));
+    bus = await startBroker(dir);
+    s1 = await startChat(bin, bus.port);
+    s2 = await startChat(bin, bus.port);
+    // Both processes connected to the broker and subscribed to the bus.
     for (const s of [s1, s2]) await eventually(async () => (await healthz(s.base)) === 200, `${s.base}/healthz is 200`);
-    await eventually(
-      async () => Number((await redisCli(redis.port, 'PUBSUB', 'NUMSUB', BUS)).split('\n').pop()) >= 2,
-      `two subscribers of ${BUS}`,
-    );
+    if (broker.subscribers)
+      await eventually(async () => (await broker.subscribers(bus.port)) >= 2, `two subscribers of ${broker.bus}`);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     // Two browser contexts = two cookie jars = two sessions. Tabs of one context
@@ -222,7 +285,7 @@ describe('chat example on two processes sharing Redis', { timeout: 180_000 }, ()
   after(async () => {
     await browser?.close();
     // Only what this suite started, by pid; the shutdown test stops the servers itself.
-    for (const p of [s1, s2, redis]) if (alive(p)) p.proc.kill('SIGKILL');
+    for (const p of [s1, s2, bus]) if (alive(p)) p.proc.kill('SIGKILL');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -314,28 +377,33 @@ describe('chat example on two processes sharing Redis', { timeout: 180_000 }, ()
     }
   });
 
-  it('an external `redis-cli PUBLISH ss:event` reaches the browsers on both processes', async () => {
+  it(`an external publish to ${broker.bus} (as ${broker.publisher}) reaches the browsers on both processes`, async () => {
+    // Redis answers how many processes are subscribed (both); NATS says nothing.
+    const taken = async (message) => {
+      const receivers = await broker.publish(bus.port, message);
+      if (receivers !== null) assert.equal(receivers, 2, 'two subscribed processes');
+    };
     const text = token('external-all');
-    const all = JSON.stringify({ t: 'all', e: 'chat.broadcast', p: [{ from: 'redis-cli', text }] });
-    assert.equal(await redisCli(redis.port, 'PUBLISH', BUS, all), '2', 'two subscribed processes');
-    for (const page of tabs) await expectLine(page, 'broadcast', { from: 'redis-cli', text });
+    const all = JSON.stringify({ t: 'all', e: 'chat.broadcast', p: [{ from: broker.publisher, text }] });
+    await taken(all);
+    for (const page of tabs) await expectLine(page, 'broadcast', { from: broker.publisher, text });
 
     const inRoom = token('external-room');
-    const room = JSON.stringify({ t: 'channel', channels: ['disney'], e: 'chat.message', p: [{ from: 'redis-cli', text: inRoom }] });
-    assert.equal(await redisCli(redis.port, 'PUBLISH', BUS, room), '2');
-    await expectLine(A1, 'message', { room: 'disney', from: 'redis-cli', text: inRoom });
-    await expectLine(A2, 'message', { room: 'disney', from: 'redis-cli', text: inRoom });
+    const room = JSON.stringify({ t: 'channel', channels: ['disney'], e: 'chat.message', p: [{ from: broker.publisher, text: inRoom }] });
+    await taken(room);
+    await expectLine(A1, 'message', { room: 'disney', from: broker.publisher, text: inRoom });
+    await expectLine(A2, 'message', { room: 'disney', from: broker.publisher, text: inRoom });
 
     const toBob = token('external-user');
-    const user = JSON.stringify({ t: 'user', users: ['bob'], e: 'chat.direct', p: [{ from: 'redis-cli', text: toBob }] });
-    assert.equal(await redisCli(redis.port, 'PUBLISH', BUS, user), '2');
-    await expectLine(B1, 'direct', { from: 'redis-cli', text: toBob });
-    await expectLine(B2, 'direct', { from: 'redis-cli', text: toBob });
+    const user = JSON.stringify({ t: 'user', users: ['bob'], e: 'chat.direct', p: [{ from: broker.publisher, text: toBob }] });
+    await taken(user);
+    await expectLine(B1, 'direct', { from: broker.publisher, text: toBob });
+    await expectLine(B2, 'direct', { from: broker.publisher, text: toBob });
 
     const a2 = await socketIdOf(A2);
-    const ping = JSON.stringify({ t: 'socketId', socketId: a2, e: 'chat.ping', p: [{ from: 'redis-cli', fromSocketId: 'external' }] });
-    assert.equal(await redisCli(redis.port, 'PUBLISH', BUS, ping), '2');
-    await expectLine(A2, 'ping', { from: 'redis-cli', 'from-socket': 'external' });
+    const ping = JSON.stringify({ t: 'socketId', socketId: a2, e: 'chat.ping', p: [{ from: broker.publisher, fromSocketId: 'external' }] });
+    await taken(ping);
+    await expectLine(A2, 'ping', { from: broker.publisher, 'from-socket': 'external' });
 
     await barrier();
     for (const page of [B1, B2]) await expectNoLine(page, 'message', { text: inRoom });
