@@ -44,11 +44,23 @@ void NatsTransport::subscribe(natsConnection* nc) {
   report("");
 }
 
-void NatsTransport::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+void NatsTransport::on_message(natsConnection*, natsSubscription* sub, natsMsg* msg, void* self) {
   auto* t = static_cast<NatsTransport*>(self);
   if (!t->stopping_)
     t->host_.deliver({natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))});
   natsMsg_Destroy(msg);
+  // The library reports a slow consumer once when it starts dropping, not per
+  // message dropped: look at the running count now and then.
+  if (++t->received_ % 4096 == 0) t->count_drops(sub);
+}
+
+void NatsTransport::count_drops(natsSubscription* sub) {
+  int64_t total = 0;
+  if (natsSubscription_GetDropped(sub, &total) != NATS_OK) return;
+  int64_t seen = dropped_seen_.load();
+  while (total > seen && !dropped_seen_.compare_exchange_weak(seen, total)) {
+  }
+  if (total > seen) host_.count("slow_consumer_dropped", static_cast<uint64_t>(total - seen));
 }
 
 void NatsTransport::on_subscription_done(void* self) {
@@ -64,16 +76,17 @@ void NatsTransport::on_error(natsSubscription* sub, natsStatus err) {
     host_.log(SWITCHBOARD_LOG_WARN, nats_error("asynchronous error", err));
     return;
   }
-  int64_t dropped = 0;
-  if (sub) natsSubscription_GetDropped(sub, &dropped);
+  if (sub) count_drops(sub);
+  const int64_t dropped = dropped_seen_.load();
   std::lock_guard lock(mu_);
   auto now = std::chrono::steady_clock::now();
   if (now - last_drop_log_ < std::chrono::seconds(1)) return;  // one line a second at most
   last_drop_log_ = now;
   host_.log(SWITCHBOARD_LOG_WARN,
             "nats: slow consumer: " + std::to_string(dropped) + " messages on " + settings_.subject +
-                " dropped so far because this server did not keep up (raise nats.pending_messages / "
-                "nats.pending_bytes, or add servers)");
+                " dropped so far because this server did not keep up (counted in "
+                "switchboard_plugin_events_total{event=\"slow_consumer_dropped\"}; raise "
+                "nats.pending_messages / nats.pending_bytes, or add servers)");
 }
 
 void NatsTransport::report(const std::string& detail) {
@@ -119,6 +132,7 @@ void NatsTransport::stop() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return sub_done_; });
     lock.unlock();
+    count_drops(sub_);
     natsSubscription_Destroy(sub_);
     sub_ = nullptr;
   }

@@ -45,6 +45,8 @@ class NatsTransport final : public switchboard::Transport {
   static void on_subscription_done(void* self);
   void subscribe(natsConnection* nc);  // the connecting thread
   void on_error(natsSubscription* sub, natsStatus err);
+  // Counts the messages the library dropped since the last look (Host::count).
+  void count_drops(natsSubscription* sub);
   void report(const std::string& detail);
 
   switchboard::Host host_;
@@ -53,6 +55,8 @@ class NatsTransport final : public switchboard::Transport {
   natsSubscription* sub_ = nullptr;  // set on the connecting thread; read after it is joined
   std::atomic<bool> subscribed_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> dropped_seen_{0};  // the library's drop count already counted
+  uint64_t received_ = 0;                 // the subscription's thread only
   std::mutex mu_;
   std::condition_variable cv_;
   bool sub_done_ = false;        // guarded by mu_: the subscription's thread has finished

@@ -1,6 +1,7 @@
 #include "observe/metrics.hpp"
 
 #include <boost/json.hpp>
+#include <utility>
 
 #include "switchboard/status.hpp"
 
@@ -21,6 +22,19 @@ void gauge(std::string& out, const char* name, const char* help, const std::stri
   family(out, "gauge", name, help, labels, std::to_string(v));
 }
 }  // namespace
+
+void ComponentState::count(std::string_view event, uint64_t delta) {
+  if (event.empty() || event.size() > 64) return;
+  for (char c : event)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return;
+  std::lock_guard lock(mu);
+  auto it = events.find(event);
+  if (it == events.end()) {
+    if (events.size() >= kMaxEvents) return;
+    it = events.emplace(std::string(event), 0).first;
+  }
+  it->second += delta;
+}
 
 std::atomic<uint64_t>& store_duplicate_completions() {
   static std::atomic<uint64_t> count{0};
@@ -76,6 +90,26 @@ std::string Metrics::prometheus_text() {
         "{plugin=\"" + transport.name + "\"}", transport.state.load());
   gauge(o, "switchboard_session_store_state", "Session store state (same values).",
         "{plugin=\"" + store.name + "\"}", store.state.load());
+  // Counters a plugin keeps itself (Host::count): one family, a sample per event.
+  bool headed = false;
+  for (auto [c, component] : {std::pair{&transport, "transport"}, std::pair{&store, "session_store"}}) {
+    for (const auto& [event, n] : c->get_events()) {
+      if (!headed) {
+        o.append("# HELP switchboard_plugin_events_total Events a plugin counted (for example messages "
+                 "a slow consumer dropped).\n# TYPE switchboard_plugin_events_total counter\n");
+        headed = true;
+      }
+      o.append("switchboard_plugin_events_total{plugin=\"")
+          .append(c->name)
+          .append("\",component=\"")
+          .append(component)
+          .append("\",event=\"")
+          .append(event)
+          .append("\"} ")
+          .append(std::to_string(n))
+          .append("\n");
+    }
+  }
   return o;
 }
 

@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "switchboard/abi.h"
 
@@ -25,6 +27,17 @@ struct ComponentState {
     std::lock_guard lock(mu);
     return detail;
   }
+  // The plugin's own event counters (Host::count): at most kMaxEvents names of
+  // 1 to 64 [a-z0-9_]; anything else is ignored (a plugin callback is untrusted).
+  static constexpr size_t kMaxEvents = 32;
+  void count(std::string_view event, uint64_t delta);
+  std::map<std::string, uint64_t, std::less<>> get_events() {
+    std::lock_guard lock(mu);
+    return events;
+  }
+
+ private:
+  std::map<std::string, uint64_t, std::less<>> events;  // guarded by mu
 };
 
 struct Metrics {

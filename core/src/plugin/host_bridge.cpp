@@ -7,7 +7,7 @@ namespace switchboard::plugin {
 
 HostBridge::HostBridge(std::string component, observe::ComponentState* state, DeliverFn deliver)
     : component_(std::move(component)), state_(state), deliver_(std::move(deliver)) {
-  table_ = {sizeof(switchboard_host), this, &on_deliver, &on_log, &on_state};
+  table_ = {sizeof(switchboard_host), this, &on_deliver, &on_log, &on_state, &on_count};
 }
 
 void HostBridge::on_deliver(void* ctx, const uint8_t* data, size_t len) {
@@ -33,6 +33,12 @@ void HostBridge::on_state(void* ctx, uint32_t state, const char* detail) {
                  self->component_,
                  std::string("state ") + state_name(static_cast<switchboard_state>(state)) +
                      (d.empty() ? "" : ": " + d));
+}
+
+void HostBridge::on_count(void* ctx, const char* name, uint64_t delta) {
+  auto* self = static_cast<HostBridge*>(ctx);
+  if (name == nullptr) return;
+  self->state_->count(name, delta);
 }
 
 }  // namespace switchboard::plugin

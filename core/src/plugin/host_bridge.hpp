@@ -1,5 +1,5 @@
 // The host side of the C host table: routes a plugin instance's callbacks
-// (deliver, log, report_state) to the core. One bridge per plugin instance; it
+// (deliver, log, report_state, count) to the core. One bridge per plugin instance; it
 // must outlive the instance (destroyed after the plugin's destroy()).
 #pragma once
 
@@ -22,6 +22,7 @@ class HostBridge {
   static void on_deliver(void* ctx, const uint8_t* data, size_t len);
   static void on_log(void* ctx, uint32_t level, const char* message);
   static void on_state(void* ctx, uint32_t state, const char* detail);
+  static void on_count(void* ctx, const char* name, uint64_t delta);
 
   std::string component_;
   observe::ComponentState* state_;

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define SWITCHBOARD_ABI_MAJOR 1
-#define SWITCHBOARD_ABI_MINOR 1
+#define SWITCHBOARD_ABI_MINOR 2
 
 /* The entry symbol. The major version is in the name, so a plugin for another
  * major fails to resolve at all instead of being misread. */
@@ -114,7 +114,20 @@ typedef struct switchboard_host {
   /* Report the connection state (switchboard_state) for /healthz and /metrics;
    * detail is an optional human-readable reason. Any thread. */
   void (*report_state)(void* ctx, uint32_t state, const char* detail);
+
+  /* ---- 1.2 ---- */
+  /* Add delta to the plugin's event counter `name` (NUL-terminated, 1 to 64 of
+   * [a-z0-9_]; another name is ignored), shown in /metrics as
+   * switchboard_plugin_events_total{plugin,component,event}: something the
+   * plugin saw that an operator should see counted (messages a slow consumer
+   * dropped, reconnects). At most 32 names per instance; more are ignored. Any
+   * thread. A host older than 1.2 has no such field: call it only when
+   * struct_size > SWITCHBOARD_HOST_SIZE_V1_1 (the SDK's Host::count does). */
+  void (*count)(void* ctx, const char* name, uint64_t delta);
 } switchboard_host;
+
+/* The size of the host table as ABI 1.0/1.1 defined it. */
+#define SWITCHBOARD_HOST_SIZE_V1_1 (offsetof(switchboard_host, report_state) + sizeof(void*))
 
 /* ---- Transport: a bus that moves bytes. ------------------------------------ */
 

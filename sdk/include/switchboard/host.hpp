@@ -29,6 +29,12 @@ class Host {
   void report_state(switchboard_state state, const std::string& detail = {}) const {
     host_->report_state(host_->ctx, state, detail.c_str());
   }
+  // Adds delta to the event counter `name` ([a-z0-9_], 1 to 64 characters) in
+  // /metrics (switchboard_plugin_events_total). A host older than ABI 1.2 has no
+  // counters: then nothing happens.
+  void count(const std::string& name, uint64_t delta = 1) const {
+    if (host_->struct_size > SWITCHBOARD_HOST_SIZE_V1_1 && host_->count) host_->count(host_->ctx, name.c_str(), delta);
+  }
 
  private:
   const switchboard_host* host_;  // owned by the host; valid until destroy
