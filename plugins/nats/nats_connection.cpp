@@ -216,6 +216,7 @@ std::string NatsConnection::where() const {
 void NatsConnection::set(State s, const std::string& detail) {
   {
     std::lock_guard lock(mu_);
+    if (s == State::kConnected && state_ != State::kConnected) ++connects_;
     state_ = s;
   }
   cv_.notify_all();

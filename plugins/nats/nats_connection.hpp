@@ -35,7 +35,7 @@ struct NatsSettings {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{2000};
   std::chrono::milliseconds reconnect_wait{250};
-  std::chrono::milliseconds ping_interval{5000};
+  std::chrono::milliseconds ping_interval{2000};
   int pending_messages = 65536;
   int64_t pending_bytes = 64 << 20;
   int64_t reconnect_buffer = 1 << 20;
@@ -72,6 +72,9 @@ class NatsConnection {
   // The connection once created (null before, and after close()).
   natsConnection* get() const { return conn_.load(); }
   State state() const { return state_.load(); }
+  // How many times the connection came up (a reconnect counts): a server may have
+  // restarted, and lost what it kept in memory, since a caller last looked.
+  uint64_t connects() const { return connects_.load(); }
   bool connected() const { return state() == State::kConnected; }
   // Waits up to `limit` for the connection to be up; false when it is not.
   bool wait_connected(std::chrono::milliseconds limit);
@@ -91,6 +94,7 @@ class NatsConnection {
   natsOptions* opts_ = nullptr;
   std::atomic<natsConnection*> conn_{nullptr};
   std::atomic<State> state_{State::kConnecting};
+  std::atomic<uint64_t> connects_{0};
   std::atomic<bool> closing_{false};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -26,7 +26,7 @@ const switchboard::ConfigKey kKeys[] = {
     {"request_timeout", SWITCHBOARD_CONFIG_DURATION, "2s", "Wait at most this long for a JetStream reply."},
     {"reconnect_wait", SWITCHBOARD_CONFIG_DURATION, "250ms",
      "Wait between reconnect attempts to one server (plus up to half of it, random); attempts never stop."},
-    {"ping_interval", SWITCHBOARD_CONFIG_DURATION, "5s",
+    {"ping_interval", SWITCHBOARD_CONFIG_DURATION, "2s",
      "PING the server this often; two unanswered mean a dead connection (reconnect)."},
     {"pending_messages", SWITCHBOARD_CONFIG_INT, "65536",
      "Messages received but not yet delivered before the library drops more (a slow consumer; logged)."},

@@ -65,6 +65,9 @@ Read read(kvStore* kv, const std::string& key) {
 
 const Status kNotFound{StatusCode::kNotFound, "no such session"};
 
+// The connect_deadline of the job this worker thread is running (bucket() reads it).
+thread_local std::chrono::steady_clock::time_point t_connect_deadline;
+
 }  // namespace
 
 NatsStore::NatsStore(const switchboard::PluginConfig& config, switchboard::Host host)
@@ -146,7 +149,8 @@ void NatsStore::submit(const char* op, std::string_view id, StoreCallback done, 
   }
   // One session's operations on one worker, in order.
   auto& w = *workers_[std::hash<std::string_view>{}(id) % workers_.size()];
-  w.queue.push_back(Job{op, std::move(run), std::move(done)});
+  w.queue.push_back(Job{op, std::move(run), std::move(done),
+                        std::chrono::steady_clock::now() + settings_.connect_timeout});
   ++pending_;
   lock.unlock();
   cv_.notify_all();
@@ -163,6 +167,17 @@ void NatsStore::work(Worker& w) {
       w.queue.pop_front();
       --pending_;
     }
+    // Queued behind operations a slow or hung server held up: answering late is
+    // worse than answering UNAVAILABLE now (the caller's user is waiting).
+    const auto late = std::chrono::steady_clock::now() - (job.connect_deadline + settings_.request_timeout);
+    if (late.count() > 0) {
+      job.done(Status(StatusCode::kUnavailable, std::string("nats store: ") + job.op +
+                                                    " waited too long behind other operations (nats slow or "
+                                                    "unreachable)"),
+               nullptr);
+      continue;
+    }
+    t_connect_deadline = job.connect_deadline;
     job.run();
   }
 }
@@ -176,9 +191,13 @@ bool NatsStore::bucket_gone(kvStore* kv, natsStatus s) {
   if (s != NATS_NO_RESPONDERS && s != NATS_TIMEOUT) return false;
   std::lock_guard lock(kv_mu_);
   if (kv_ != kv) return true;  // already replaced by another worker: retry with the new one
+  // A timeout on the connection the bucket was last seen on is a slow or hung
+  // server, not a lost bucket: asking would only cost another timeout.
+  if (s == NATS_TIMEOUT && checked_at_ == conn_->connects()) return false;
   kvStore* probe = nullptr;
   natsStatus p = js_ ? js_KeyValue(&probe, js_, settings_.bucket.c_str()) : NATS_ERR;
   if (p == NATS_OK) kvStore_Destroy(probe);
+  if (p == NATS_OK) checked_at_ = conn_->connects();
   if (p != NATS_NOT_FOUND) return false;
   retired_.push_back(kv_);
   kv_ = nullptr;
@@ -187,7 +206,9 @@ bool NatsStore::bucket_gone(kvStore* kv, natsStatus s) {
 }
 
 kvStore* NatsStore::bucket(Status& st) {
-  if (!conn_->connected() && !conn_->wait_connected(settings_.connect_timeout)) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t_connect_deadline -
+                                                                          std::chrono::steady_clock::now());
+  if (!conn_->connected() && (left.count() <= 0 || !conn_->wait_connected(left))) {
     st = Status(StatusCode::kUnavailable, "nats not connected (" + conn_->where() + ")");
     return nullptr;
   }
@@ -224,6 +245,7 @@ kvStore* NatsStore::bucket(Status& st) {
     st = from_nats("open or create the bucket " + settings_.bucket, s);
     return nullptr;
   }
+  checked_at_ = conn_->connects();
   return kv_;
 }
 

@@ -16,8 +16,8 @@
 // instance, never on the control thread. Operations on one session id always go
 // to the same worker, in the order they were issued; at most nats.max_pending
 // wait (one more completes at once with UNAVAILABLE). While the connection is
-// down an operation waits for it at most nats.connect_timeout, then completes
-// UNAVAILABLE. stop() completes every operation still queued with UNAVAILABLE
+// down an operation waits for it at most nats.connect_timeout from when it was
+// issued (time spent queued counts), then completes UNAVAILABLE. stop() completes every operation still queued with UNAVAILABLE
 // and waits for the ones running, so none completes after it returns.
 #pragma once
 
@@ -66,6 +66,10 @@ class NatsStore final : public switchboard::SessionStore {
     const char* op;
     std::function<void()> run;        // completes `done` itself
     switchboard::StoreCallback done;  // for completing it UNAVAILABLE at stop
+    // Waiting for a connection ends here: connect_timeout after submit(), so an
+    // operation queued behind others during an outage does not wait its own
+    // connect_timeout again after theirs.
+    std::chrono::steady_clock::time_point connect_deadline;
   };
   struct Worker {
     std::deque<Job> queue;  // guarded by NatsStore::mu_
@@ -91,6 +95,7 @@ class NatsStore final : public switchboard::SessionStore {
   jsCtx* js_ = nullptr;      // guarded by kv_mu_
   kvStore* kv_ = nullptr;    // guarded by kv_mu_
   std::vector<kvStore*> retired_;  // guarded by kv_mu_: handles of a bucket that went away
+  uint64_t checked_at_ = 0;        // guarded by kv_mu_: conn_->connects() when the bucket was last seen
   std::atomic<bool> warned_ttl_{false};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -167,6 +167,14 @@ std::optional<RawFrame> RawClient::read_frame(Millis timeout) {
   }
 }
 
+bool RawClient::read_until(std::string_view marker, Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (buffer_.find(marker) == std::string::npos) {
+    if (!read_more(deadline)) return false;
+  }
+  return true;
+}
+
 bool RawClient::wait_eof(Millis timeout) {
   auto deadline = Clock::now() + timeout;
   while (!eof_) {

@@ -53,6 +53,10 @@ class RawClient {
   // (see closed()).
   std::optional<RawFrame> read_frame(Millis timeout = kDefaultTimeout);
 
+  // Reads until pending() contains `marker` (kept in pending()); false on EOF,
+  // error or timeout. For line protocols (a NATS server's INFO / PONG lines).
+  bool read_until(std::string_view marker, Millis timeout = kDefaultTimeout);
+
   // Reads and discards until the server closes the TCP connection (EOF or reset)
   // or the deadline. Returns true when it closed.
   bool wait_eof(Millis timeout = kDefaultTimeout);
