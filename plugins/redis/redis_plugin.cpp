@@ -14,7 +14,7 @@ const switchboard::ConfigKey kKeys[] = {
     {"connect_timeout", SWITCHBOARD_CONFIG_DURATION, "2s", "Give up a connection attempt after this."},
     {"command_timeout", SWITCHBOARD_CONFIG_DURATION, "2s",
      "A command unanswered this long means a dead peer: reconnect (store calls fail)."},
-    {"reconnect_max", SWITCHBOARD_CONFIG_DURATION, "2s",
+    {"reconnect_max", SWITCHBOARD_CONFIG_DURATION, "1s",
      "Longest wait between reconnect attempts (exponential from 100ms, jittered)."},
     {"heartbeat", SWITCHBOARD_CONFIG_DURATION, "1s",
      "Heartbeat through the subscribed connection; three periods with nothing received on it "

@@ -48,14 +48,14 @@ const std::string kSecret = "broker-integration-test-secret-7f3a9c";
 constexpr Millis kConnectBound{15000};
 constexpr Millis kRecoveryBound{30000};
 // Bound for noticing a broker that stopped answering: Redis's heartbeat takes ~3 s
-// (three 1 s periods); NATS's default PINGs 10-15 s (two unanswered, 5 s apart).
+// (three 1 s periods); NATS's default PINGs 4-6 s (two unanswered, 2 s apart).
 constexpr Millis kHangDetectionBound{30000};
 // quality.md "Reliability figures": first delivery within 2 s of the broker's
-// return. The Redis transport's reconnect wait alone may be up to 2 s
-// (redis.reconnect_max, jittered between half and all of it) before it connects,
-// resubscribes and the next tick goes out: the check allows 500 ms for those on a
-// busy machine; the WARN lines report the measured figures.
-constexpr Millis kDeliveryBackBound{2500};
+// return. The longest reconnect wait is 1 s (redis.reconnect_max, jittered
+// between half and all of it; NATS's reconnect_wait 250 ms + jitter), which
+// leaves 1 s to connect, resubscribe and send the next tick; the WARN lines
+// report the measured figures.
+constexpr Millis kDeliveryBackBound{2000};
 // A store call while the broker is down fails within this of being made, however
 // many calls wait: both plugins wait at most connect_timeout (2 s by default) for
 // their connection; the rest is slack for a busy machine.
