@@ -21,21 +21,12 @@ namespace {
 
 constexpr const char* kRedisCli = "/usr/bin/redis-cli";
 constexpr const char* kBash = "/bin/bash";
-// How many fresh port pairs to try when a pick was taken meanwhile.
-constexpr int kPortAttempts = 5;
 // A shell publisher or a monitoring request that takes longer is broken.
 constexpr Millis kToolTimeout{10000};
 constexpr Millis kMonitorTimeout{3000};
 
 // A YAML double-quoted scalar (JSON string syntax is valid YAML).
 std::string yaml_quoted(std::string_view s) { return json::serialize(json::value(s)); }
-
-std::string make_temp_dir(const char* prefix) {
-  auto base = std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX");
-  std::string path = base.string();
-  if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed for " + path);
-  return path;
-}
 
 // $NATS_SERVER, else nats-server on PATH, else Debian's location.
 std::string nats_binary() {
@@ -168,118 +159,21 @@ PublishResult nats_publish(uint16_t port, std::string_view subject, std::string_
 }
 
 NatsBroker::NatsBroker(std::string log_path)
-    : dir_(make_temp_dir("switchboard-nats")), log_path_(std::move(log_path)) {
-  std::string why;
-  for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-    port_ = free_loopback_port();
-    do monitor_port_ = free_loopback_port();
-    while (monitor_port_ == port_);
-    if (launch(Millis(15000), why)) return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-  throw std::runtime_error("cannot start nats-server: " + why);
-}
+    : monitor_port_(free_loopback_port()),
+      server_(ThrowawayServer::Kind{
+                  "nats-server", nats_binary(), "apt-get install nats-server, or set NATS_SERVER",
+                  [monitor = monitor_port_](uint16_t port, const std::string& dir) {
+                    return std::vector<std::string>{"-a", "127.0.0.1", "-p", std::to_string(port), "-m",
+                                                    std::to_string(monitor), "-js", "-sd", dir};
+                  },
+                  [](uint16_t port, std::string& last) { return nats_says_hello(port, Millis(1000), last); },
+                  "Server is ready"},
+              std::move(log_path)) {}
 
-NatsBroker::~NatsBroker() {
-  if (process_) {
-    process_->signal(SIGKILL);
-    process_->wait_exit(Millis(5000));
-    process_.reset();
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
-std::string NatsBroker::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
-
-pid_t NatsBroker::pid() const { return process_ ? process_->pid() : -1; }
-
-bool NatsBroker::running() { return process_ && process_->running(); }
-
-bool NatsBroker::launch(Millis timeout, std::string& why) {
-  if (process_) {
-    past_output_ += process_->output();
-    process_.reset();
-  }
-  ProcessSpec spec;
-  spec.binary = nats_binary();
-  spec.args = {"-a", "127.0.0.1", "-p", std::to_string(port_), "-m", std::to_string(monitor_port_),
-               "-js", "-sd", dir_};
-  if (!log_path_.empty())
-    spec.log_path = ++starts_ == 1 ? log_path_ : log_path_ + "." + std::to_string(starts_);
-  try {
-    process_ = std::make_unique<ServerProcess>(std::move(spec));
-  } catch (const std::exception& e) {
-    why = std::string(e.what()) + " (apt-get install nats-server, or set NATS_SERVER)";
-    return false;
-  }
-  static const std::regex kReady("Server is ready");
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    std::string not_yet;
-    if (nats_says_hello(port_, Millis(1000), not_yet)) return true;
-    if (!process_->running()) {
-      why = "nats-server on port " + std::to_string(port_) + " exited (" +
-            process_->wait_exit(Millis(0))->describe() + "): " + process_->output();
-      past_output_ += process_->output();
-      process_.reset();
-      return false;
-    }
-    if (Clock::now() >= deadline) {
-      why = "nats-server on port " + std::to_string(port_) + " sent no INFO line within " +
-            std::to_string(timeout.count()) + " ms (last: " + not_yet + "): " + process_->output();
-      process_->signal(SIGKILL);
-      process_->wait_exit(Millis(5000));
-      past_output_ += process_->output();
-      process_.reset();
-      return false;
-    }
-    // Wakes early when the ready line appears; otherwise a bounded pause between tries.
-    process_->wait_output(kReady, Millis(50));
-  }
-}
-
-void NatsBroker::start(Millis timeout) {
-  if (running()) return;
-  std::string why;
-  if (!launch(timeout, why)) throw std::runtime_error("cannot restart nats-server: " + why);
-}
-
-void NatsBroker::kill9(Millis timeout) {
-  if (!process_) return;
-  process_->signal(SIGKILL);
-  if (!process_->wait_exit(timeout))
-    throw std::runtime_error("nats-server (pid " + std::to_string(process_->pid()) +
-                             ") still running after SIGKILL");
-  process_->wait_output_closed(Millis(2000));
-  past_output_ += process_->output();
-  process_.reset();
-}
-
-void NatsBroker::stop(Millis timeout) {
-  if (!process_) return;
-  process_->signal(SIGTERM);
-  if (!process_->wait_exit(timeout)) {
-    process_->signal(SIGKILL);
-    if (!process_->wait_exit(Millis(5000)))
-      throw std::runtime_error("nats-server (pid " + std::to_string(process_->pid()) + ") survives SIGKILL");
-  }
-  process_->wait_output_closed(Millis(2000));
-  past_output_ += process_->output();
-  process_.reset();
-}
-
-void NatsBroker::pause() {
-  if (process_) process_->signal(SIGSTOP);
-}
-
-void NatsBroker::resume() {
-  if (process_) process_->signal(SIGCONT);
-}
+std::string NatsBroker::url() const { return "nats://127.0.0.1:" + std::to_string(port()); }
 
 PublishResult NatsBroker::publish(std::string_view bus, std::string_view payload) const {
-  return nats_publish(port_, bus, payload);
+  return nats_publish(port(), bus, payload);
 }
 
 PublishResult NatsBroker::publish_from_shell(std::string_view bus, std::string_view payload) const {
@@ -294,7 +188,7 @@ done
 echo "no PONG"; exit 1)sh";
   ProcessSpec spec;
   spec.binary = kBash;
-  spec.args = {"-c", kScript, "nats-pub", std::to_string(port_), std::string(bus), std::string(payload)};
+  spec.args = {"-c", kScript, "nats-pub", std::to_string(port()), std::string(bus), std::string(payload)};
   return from_tool(run_process(spec, kToolTimeout), "bash /dev/tcp");
 }
 
@@ -334,9 +228,6 @@ std::vector<BrokerSetting> NatsBroker::store_settings() const {
           {"nats.storage", "file"}};
 }
 
-std::string NatsBroker::output() const {
-  return past_output_ + (process_ ? process_->output() : std::string());
-}
 
 // --- kinds ----------------------------------------------------------------------
 

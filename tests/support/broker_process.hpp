@@ -13,10 +13,10 @@
 //                sessions, as a real deployment does. M is the monitoring port,
 //                which subscribers() reads (/connz?subs=1).
 //
-// Both are ServerProcesses (PR_SET_PDEATHSIG, output kept and copied to
-// log_path) restarted on the same ports, so switchboard processes configured
-// with the broker's address reconnect to the new instance. Every wait is
-// bounded; the destructor SIGKILLs a running broker and removes its temp dir.
+// Both run as ThrowawayServers (throwaway_server.hpp: restarted on the same
+// port, killed with the test), so switchboard processes configured with the
+// broker's address reconnect to the new instance. Every wait is bounded; the
+// destructor SIGKILLs a running broker and removes its temp dir.
 // Thread-safety: none; one thread drives a broker.
 //
 // External publishers need no client library: Redis PUBLISH over RESP
@@ -36,6 +36,7 @@
 
 #include "support/redis_process.hpp"
 #include "support/server_process.hpp"
+#include "support/throwaway_server.hpp"
 #include "support/ws_client.hpp"
 
 namespace switchboard::test {
@@ -133,7 +134,6 @@ class NatsBroker final : public Broker {
   // output (empty: kept in memory only). Throws std::runtime_error when
   // nats-server cannot be started or does not send its INFO line in time.
   explicit NatsBroker(std::string log_path = {});
-  ~NatsBroker() override;
   NatsBroker(const NatsBroker&) = delete;
   NatsBroker& operator=(const NatsBroker&) = delete;
 
@@ -141,36 +141,29 @@ class NatsBroker final : public Broker {
   std::string url() const;
   uint16_t monitor_port() const { return monitor_port_; }
   // The JetStream store directory (-sd): survives restarts, removed at the end.
-  const std::string& dir() const { return dir_; }
-  pid_t pid() const;
+  const std::string& dir() const { return server_.dir(); }
+  pid_t pid() const { return server_.pid(); }
 
   std::string kind() const override { return "nats"; }
-  uint16_t port() const override { return port_; }
+  uint16_t port() const override { return server_.port(); }
   std::string bus() const override { return "ss.event"; }
-  void start(Millis timeout = Millis(15000)) override;
-  void kill9(Millis timeout = Millis(5000)) override;
-  void stop(Millis timeout = Millis(5000)) override;
-  void pause() override;
-  void resume() override;
-  bool running() override;
+  void start(Millis timeout = Millis(15000)) override { server_.start(timeout); }
+  void kill9(Millis timeout = Millis(5000)) override { server_.kill9(timeout); }
+  void stop(Millis timeout = Millis(5000)) override { server_.stop(timeout); }
+  void pause() override { server_.pause(); }
+  void resume() override { server_.resume(); }
+  bool running() override { return server_.running(); }
   PublishResult publish(std::string_view bus, std::string_view payload) const override;
   PublishResult publish_from_shell(std::string_view bus, std::string_view payload) const override;
   int64_t subscribers(std::string_view bus) const override;
   bool keeps_sessions_across_restart() const override { return true; }  // file storage in dir()
   std::vector<BrokerSetting> transport_settings() const override;
   std::vector<BrokerSetting> store_settings() const override;
-  std::string output() const override;
+  std::string output() const override { return server_.output(); }
 
  private:
-  bool launch(Millis timeout, std::string& why);
-
-  uint16_t port_ = 0;
   uint16_t monitor_port_ = 0;
-  std::string dir_;
-  std::string log_path_;
-  std::string past_output_;  // output of earlier (stopped) instances
-  int starts_ = 0;
-  std::unique_ptr<ServerProcess> process_;
+  ThrowawayServer server_;
 };
 
 // PUB subject payload over the NATS text protocol on a fresh connection to

@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 #include <stdexcept>
 
 namespace switchboard::test {
@@ -23,8 +22,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kDefaultRedisServer = "/usr/bin/redis-server";
-// How many fresh ports to try when the first pick was taken meanwhile.
-constexpr int kPortAttempts = 5;
 // A reply larger than this is not something a test asked for.
 constexpr std::size_t kMaxReplyBytes = 64u * 1024u * 1024u;
 
@@ -141,13 +138,6 @@ bool parse_reply(const std::string& buf, std::size_t& pos, RedisReply& out, std:
   }
 }
 
-std::string make_temp_dir() {
-  auto base = std::filesystem::temp_directory_path() / "switchboard-redis-XXXXXX";
-  std::string path = base.string();
-  if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed for " + path);
-  return path;
-}
-
 std::string redis_binary() {
   const char* env = std::getenv("REDIS_SERVER");
   return env && *env ? env : kDefaultRedisServer;
@@ -256,129 +246,23 @@ RedisReply redis_command(uint16_t port, const std::vector<std::string>& args, Mi
   }
 }
 
-uint16_t free_loopback_port() {
-  Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (sock.get() < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    throw std::runtime_error(std::string("bind: ") + strerror(errno));
-  socklen_t len = sizeof addr;
-  if (::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error(std::string("getsockname: ") + strerror(errno));
-  return ntohs(addr.sin_port);
-}
 
-RedisServer::RedisServer(std::string log_path) : dir_(make_temp_dir()), log_path_(std::move(log_path)) {
-  std::string why;
-  for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-    port_ = free_loopback_port();
-    if (launch(Millis(15000), why)) return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-  throw std::runtime_error("cannot start redis-server: " + why);
-}
+RedisServer::RedisServer(std::string log_path)
+    : server_(ThrowawayServer::Kind{
+                  "redis-server", redis_binary(), "apt-get install redis-server, or set REDIS_SERVER",
+                  [](uint16_t port, const std::string& dir) {
+                    return std::vector<std::string>{"--port", std::to_string(port), "--bind", "127.0.0.1",
+                                                    "--save", "", "--appendonly", "no", "--dir", dir};
+                  },
+                  [](uint16_t port, std::string& last) {
+                    auto pong = redis_command(port, {"PING"}, Millis(1000));
+                    last = pong.describe();
+                    return pong.type == RedisReply::Type::kStatus && pong.str == "PONG";
+                  },
+                  "Ready to accept connections"},
+              std::move(log_path)) {}
 
-RedisServer::~RedisServer() {
-  if (process_) {
-    process_->signal(SIGKILL);
-    process_->wait_exit(Millis(5000));
-    process_.reset();
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
-std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
-
-pid_t RedisServer::pid() const { return process_ ? process_->pid() : -1; }
-
-bool RedisServer::running() { return process_ && process_->running(); }
-
-bool RedisServer::launch(Millis timeout, std::string& why) {
-  if (process_) {
-    past_output_ += process_->output();
-    process_.reset();
-  }
-  ProcessSpec spec;
-  spec.binary = redis_binary();
-  spec.args = {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", dir_};
-  if (!log_path_.empty())
-    spec.log_path = ++starts_ == 1 ? log_path_ : log_path_ + "." + std::to_string(starts_);
-  try {
-    process_ = std::make_unique<ServerProcess>(std::move(spec));
-  } catch (const std::exception& e) {
-    why = std::string(e.what()) + " (apt-get install redis-server, or set REDIS_SERVER)";
-    return false;
-  }
-  static const std::regex kReady("Ready to accept connections");
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    auto pong = redis_command(port_, {"PING"}, Millis(1000));
-    if (pong.type == RedisReply::Type::kStatus && pong.str == "PONG") return true;
-    if (!process_->running()) {
-      why = "redis-server on port " + std::to_string(port_) + " exited (" +
-            process_->wait_exit(Millis(0))->describe() + "): " + process_->output();
-      past_output_ += process_->output();
-      process_.reset();
-      return false;
-    }
-    if (Clock::now() >= deadline) {
-      why = "redis-server on port " + std::to_string(port_) + " did not answer PING within " +
-            std::to_string(timeout.count()) + " ms (last: " + pong.describe() + "): " + process_->output();
-      process_->signal(SIGKILL);
-      process_->wait_exit(Millis(5000));
-      past_output_ += process_->output();
-      process_.reset();
-      return false;
-    }
-    // Wakes early when the ready line appears; otherwise a bounded pause between PINGs.
-    process_->wait_output(kReady, Millis(50));
-  }
-}
-
-void RedisServer::start(Millis timeout) {
-  if (running()) return;
-  std::string why;
-  if (!launch(timeout, why)) throw std::runtime_error("cannot restart redis-server: " + why);
-}
-
-void RedisServer::kill9(Millis timeout) {
-  if (!process_) return;
-  process_->signal(SIGKILL);
-  if (!process_->wait_exit(timeout))
-    throw std::runtime_error("redis-server (pid " + std::to_string(process_->pid()) +
-                             ") still running after SIGKILL");
-  process_->wait_output_closed(Millis(2000));
-  past_output_ += process_->output();
-  process_.reset();
-}
-
-void RedisServer::stop(Millis timeout) {
-  if (!process_) return;
-  process_->signal(SIGTERM);
-  if (!process_->wait_exit(timeout)) {
-    process_->signal(SIGKILL);
-    if (!process_->wait_exit(Millis(5000)))
-      throw std::runtime_error("redis-server (pid " + std::to_string(process_->pid()) +
-                               ") survives SIGKILL");
-  }
-  process_->wait_output_closed(Millis(2000));
-  past_output_ += process_->output();
-  process_.reset();
-}
-
-void RedisServer::pause() {
-  if (process_) process_->signal(SIGSTOP);
-}
-
-void RedisServer::resume() {
-  if (process_) process_->signal(SIGCONT);
-}
+std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port()) + "/0"; }
 
 int64_t RedisServer::publish(std::string_view channel, std::string_view payload) const {
   auto r = command({"PUBLISH", std::string(channel), std::string(payload)});
@@ -392,8 +276,5 @@ int64_t RedisServer::subscribers(std::string_view channel) const {
   return r.elements[1].integer;
 }
 
-std::string RedisServer::output() const {
-  return past_output_ + (process_ ? process_->output() : std::string());
-}
 
 }  // namespace switchboard::test

@@ -7,13 +7,11 @@
 //   redis-server --port P --bind 127.0.0.1 --save "" --appendonly no --dir <tmpdir>
 //
 // and returns once it answers PING. Nothing is persisted: a restart forgets every
-// key and subscription, as a crashed broker would. The process is a ServerProcess
-// (PR_SET_PDEATHSIG, output kept in memory and copied to log_path), so it dies
-// with the test even when the test crashes. Restarts reuse the same port, so
+// key and subscription, as a crashed broker would. Start, restart on the same
+// port, kill -9, stop and pause are ThrowawayServer's (throwaway_server.hpp), so
 // servers configured with redis://127.0.0.1:P reconnect to the new instance.
-//
-// Every wait is bounded. The destructor SIGKILLs a running server and removes
-// its temp dir. Thread-safety: none; one thread drives a RedisServer.
+// The destructor SIGKILLs a running server and removes its temp dir.
+// Thread-safety: none; one thread drives a RedisServer.
 //
 // redis_command() sends one command (an array of bulk strings: binary-safe) on a
 // fresh TCP connection and returns the parsed reply; it never throws for network
@@ -30,6 +28,7 @@
 #include <vector>
 
 #include "support/server_process.hpp"
+#include "support/throwaway_server.hpp"
 #include "support/ws_client.hpp"
 
 namespace switchboard::test {
@@ -53,42 +52,33 @@ struct RedisReply {
 RedisReply redis_command(uint16_t port, const std::vector<std::string>& args,
                          Millis timeout = Millis(3000));
 
-// A loopback TCP port that was free a moment ago (bound to 127.0.0.1:0, then released).
-uint16_t free_loopback_port();
-
 class RedisServer {
  public:
   // Picks a free port and starts the server (start()). log_path: a copy of its
   // output (empty: kept in memory only). Throws std::runtime_error when
   // redis-server cannot be started or does not answer PING within the bound.
   explicit RedisServer(std::string log_path = {});
-  ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_.port(); }
   // redis://127.0.0.1:PORT/0
   std::string url() const;
-  const std::string& dir() const { return dir_; }
-  pid_t pid() const;
-  bool running();
+  const std::string& dir() const { return server_.dir(); }
+  pid_t pid() const { return server_.pid(); }
+  bool running() { return server_.running(); }
 
   // Starts redis-server on port() (again, after kill9() or stop()) and waits
-  // until it answers PING. No-op when it is already running.
-  void start(Millis timeout = Millis(15000));
-  // SIGKILL by pid and wait (bounded) until it is gone: a crash.
-  void kill9(Millis timeout = Millis(5000));
-  // SIGTERM by pid, wait (bounded); SIGKILL if it is still there after the wait.
-  void stop(Millis timeout = Millis(5000));
-
-  // SIGSTOP / SIGCONT: a Redis that hangs (its sockets stay open, nothing is
-  // answered; the kernel still completes new TCP handshakes) and comes back.
-  void pause();
-  void resume();
+  // until it answers PING; kill9(), stop(), pause(), resume(): ThrowawayServer's.
+  void start(Millis timeout = Millis(15000)) { server_.start(timeout); }
+  void kill9(Millis timeout = Millis(5000)) { server_.kill9(timeout); }
+  void stop(Millis timeout = Millis(5000)) { server_.stop(timeout); }
+  void pause() { server_.pause(); }
+  void resume() { server_.resume(); }
 
   // Sends one command to this server.
   RedisReply command(const std::vector<std::string>& args, Millis timeout = Millis(3000)) const {
-    return redis_command(port_, args, timeout);
+    return redis_command(port(), args, timeout);
   }
   // PUBLISH channel payload; the number of subscribers that got it, or -1 when
   // the command failed.
@@ -97,17 +87,10 @@ class RedisServer {
   int64_t subscribers(std::string_view channel) const;
 
   // What redis-server printed (all starts).
-  std::string output() const;
+  std::string output() const { return server_.output(); }
 
  private:
-  bool launch(Millis timeout, std::string& why);
-
-  uint16_t port_ = 0;
-  std::string dir_;
-  std::string log_path_;
-  std::string past_output_;  // output of earlier (stopped) instances
-  int starts_ = 0;
-  std::unique_ptr<ServerProcess> process_;
+  ThrowawayServer server_;
 };
 
 }  // namespace switchboard::test
