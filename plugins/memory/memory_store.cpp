@@ -134,25 +134,14 @@ void MemoryStore::load(std::string_view id, int64_t ttl_ms, switchboard::StoreCa
 void MemoryStore::add_channels(std::string_view id, const std::vector<std::string>& names,
                                uint32_t max_channels, int64_t ttl_ms, switchboard::StoreCallback done) {
   update(id, ttl_ms, done, [&](switchboard::SessionRecord& r) {
-    std::vector<std::string> added;
-    for (const auto& n : names)
-      if (std::find(r.channels.begin(), r.channels.end(), n) == r.channels.end() &&
-          std::find(added.begin(), added.end(), n) == added.end())
-        added.push_back(n);
-    if (r.channels.size() + added.size() > max_channels)
-      return Status(StatusCode::kLimit, "a session may be in at most " +
-                                            std::to_string(max_channels) + " channels");
-    r.channels.insert(r.channels.end(), added.begin(), added.end());
-    return Status::ok();
+    return switchboard::add_channels_to(r, names, max_channels);
   });
 }
 
 void MemoryStore::remove_channels(std::string_view id, const std::vector<std::string>& names,
                                   int64_t ttl_ms, switchboard::StoreCallback done) {
   update(id, ttl_ms, done, [&](switchboard::SessionRecord& r) {
-    std::erase_if(r.channels, [&](const std::string& c) {
-      return std::find(names.begin(), names.end(), c) != names.end();
-    });
+    switchboard::remove_channels_from(r, names);
     return Status::ok();
   });
 }

@@ -90,6 +90,7 @@ NatsSettings NatsSettings::from(const switchboard::PluginConfig& c) {
   s.request_timeout = duration(c, "request_timeout", 1);
   s.reconnect_wait = duration(c, "reconnect_wait", 10);
   s.ping_interval = duration(c, "ping_interval", 100);
+  s.send_asap = c.get_bool("send_asap");
   s.pending_messages = static_cast<int>(bounded_int(c, "pending_messages", 1, 10'000'000));
   s.pending_bytes = bounded_int(c, "pending_bytes", 1024, (int64_t{1} << 31) - 1);
   s.reconnect_buffer = bounded_int(c, "reconnect_buffer", 0, int64_t{1} << 30);
@@ -148,6 +149,7 @@ NatsConnection::NatsConnection(const NatsSettings& settings, std::string name, E
     // A publish that cannot be written within this fails instead of blocking the
     // control thread behind a server that stopped reading.
     check("write deadline", natsOptions_SetWriteDeadline(opts_, 500));
+    check("nats.send_asap", natsOptions_SetSendAsap(opts_, settings_.send_asap));
     check("callbacks", natsOptions_SetDisconnectedCB(opts_, &NatsConnection::on_disconnected, this));
     check("callbacks", natsOptions_SetReconnectedCB(opts_, &NatsConnection::on_reconnected, this));
     check("callbacks", natsOptions_SetClosedCB(opts_, &NatsConnection::on_closed, this));

@@ -36,6 +36,7 @@ struct NatsSettings {
   std::chrono::milliseconds request_timeout{2000};
   std::chrono::milliseconds reconnect_wait{250};
   std::chrono::milliseconds ping_interval{2000};
+  bool send_asap = true;
   int pending_messages = 65536;
   int64_t pending_bytes = 64 << 20;
   int64_t reconnect_buffer = 1 << 20;

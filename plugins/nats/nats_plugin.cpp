@@ -28,6 +28,10 @@ const switchboard::ConfigKey kKeys[] = {
      "Wait between reconnect attempts to one server (plus up to half of it, random); attempts never stop."},
     {"ping_interval", SWITCHBOARD_CONFIG_DURATION, "2s",
      "PING the server this often; two unanswered mean a dead connection (reconnect)."},
+    {"send_asap", SWITCHBOARD_CONFIG_BOOL, "true",
+     "Write each publish to the socket at once (lowest latency). false lets the client library gather "
+     "publishes for about a millisecond: fewer writes at tens of thousands of publishes a second, ~0.5 ms "
+     "more per hop."},
     {"pending_messages", SWITCHBOARD_CONFIG_INT, "65536",
      "Messages received but not yet delivered before the library drops more (a slow consumer; logged)."},
     {"pending_bytes", SWITCHBOARD_CONFIG_INT, "67108864", "The same bound in bytes."},

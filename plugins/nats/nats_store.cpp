@@ -346,14 +346,7 @@ void NatsStore::add_channels(std::string_view id, const std::vector<std::string>
   submit("add_channels", id, done, [this, id = std::string(id), names, max_channels, ttl_ms, done] {
     update(
         id, ttl_ms,
-        [&](SessionRecord& r) {
-          std::vector<std::string> next = r.channels;
-          for (const auto& n : names)
-            if (std::find(next.begin(), next.end(), n) == next.end()) next.push_back(n);
-          if (next.size() > max_channels) return Status(StatusCode::kLimit, "the session is at its channel limit");
-          r.channels = std::move(next);
-          return Status();
-        },
+        [&](SessionRecord& r) { return switchboard::add_channels_to(r, names, max_channels); },
         done);
   });
 }
@@ -364,8 +357,7 @@ void NatsStore::remove_channels(std::string_view id, const std::vector<std::stri
     update(
         id, ttl_ms,
         [&](SessionRecord& r) {
-          std::erase_if(r.channels,
-                        [&](const std::string& c) { return std::find(names.begin(), names.end(), c) != names.end(); });
+          switchboard::remove_channels_from(r, names);
           return Status();
         },
         done);

@@ -92,10 +92,6 @@ class Table {
   Clock::time_point next_sweep_;           // guarded by mu_
 };
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 }  // namespace
 
 // Config keys arrive validated with defaults filled in (kKeys in template_transport.cpp).
@@ -186,14 +182,7 @@ void TemplateStore::add_channels(std::string_view id, const std::vector<std::str
     // Union and limit in one step on the server: two servers adding to one
     // session at once must neither lose a channel nor pass the limit together.
     return Table::get().update(id, ttl_ms, [&](SessionRecord& r) {
-      std::vector<std::string> added;
-      for (const auto& n : names)
-        if (!contains(r.channels, n) && !contains(added, n)) added.push_back(n);
-      if (r.channels.size() + added.size() > max_channels)
-        return Status(StatusCode::kLimit,
-                      "a session may be in at most " + std::to_string(max_channels) + " channels");
-      r.channels.insert(r.channels.end(), added.begin(), added.end());
-      return Status::ok();
+      return switchboard::add_channels_to(r, names, max_channels);
     });
   }, std::move(done));
 }
@@ -202,7 +191,7 @@ void TemplateStore::remove_channels(std::string_view id, const std::vector<std::
                                     int64_t ttl_ms, switchboard::StoreCallback done) {
   submit([id = std::string(id), names, ttl_ms] {
     return Table::get().update(id, ttl_ms, [&](SessionRecord& r) {
-      std::erase_if(r.channels, [&](const std::string& c) { return contains(names, c); });
+      switchboard::remove_channels_from(r, names);
       return Status::ok();
     });
   }, std::move(done));

@@ -4,7 +4,6 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <mutex>
 
 #include <boost/asio/post.hpp>
@@ -12,7 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "app/client_js.hpp"
-#include "config/validate.hpp"
 #include "net/event_loop.hpp"
 #include "net/listener.hpp"
 #include "net/net_context.hpp"
@@ -29,28 +27,6 @@
 
 namespace switchboard {
 namespace asio = boost::asio;
-
-namespace {
-
-// Loads the plugins the config names (to read their schemas) and validates.
-config::Settings load_settings(const Config& config, std::string& plugins_dir) {
-  auto choice = config::plugin_choice(config);
-  plugins_dir = choice.dir.empty() ? plugin::default_plugins_dir() : choice.dir;
-  std::vector<config::SectionSpec> sections;
-  auto add = [&](const std::string& name, bool must_exist) {
-    for (const auto& s : sections)
-      if (s.name == name) return;
-    if (!must_exist && !std::filesystem::exists(plugin::plugin_path(plugins_dir, name))) return;
-    auto p = plugin::load_plugin(plugins_dir, name);
-    sections.push_back(config::plugin_section(*p->descriptor));
-  };
-  add(choice.transport, true);
-  add(choice.store, true);
-  for (const auto& other : choice.other_sections) add(other, false);
-  return config::validate(config, sections);
-}
-
-}  // namespace
 
 struct Server::Impl {
   std::string plugins_dir;  // before settings: load_settings() fills it
@@ -73,7 +49,7 @@ struct Server::Impl {
   bool stop_requested = false;  // guarded by mu
   bool stopped = false;         // guarded by mu
 
-  explicit Impl(const Config& config) : settings(load_settings(config, plugins_dir)) {
+  explicit Impl(const Config& config) : settings(plugin::load_settings(config, plugins_dir)) {
     // Client libraries (hiredis among them) write to sockets without
     // MSG_NOSIGNAL: a peer that vanished must be an error, not a dead process.
     std::signal(SIGPIPE, SIG_IGN);

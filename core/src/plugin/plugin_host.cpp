@@ -1,13 +1,32 @@
 #include "plugin/plugin_host.hpp"
 
+#include <filesystem>
 #include <future>
 
 #include <boost/asio/post.hpp>
 
+#include "config/validate.hpp"
 #include "observe/log.hpp"
 #include "plugin/proxies.hpp"
 
 namespace switchboard::plugin {
+
+config::Settings load_settings(const Config& config, std::string& plugins_dir) {
+  auto choice = config::plugin_choice(config);
+  plugins_dir = choice.dir.empty() ? default_plugins_dir() : choice.dir;
+  std::vector<config::SectionSpec> sections;
+  auto add = [&](const std::string& name, bool must_exist) {
+    for (const auto& s : sections)
+      if (s.name == name) return;
+    if (!must_exist && !std::filesystem::exists(plugin_path(plugins_dir, name))) return;
+    auto p = load_plugin(plugins_dir, name);
+    sections.push_back(config::plugin_section(*p->descriptor));
+  };
+  add(choice.transport, true);
+  add(choice.store, true);
+  for (const auto& other : choice.other_sections) add(other, false);
+  return config::validate(config, sections);
+}
 
 PluginHost::PluginHost(const config::Settings& settings, const std::string& plugins_dir,
                        observe::Metrics& metrics, Deliver deliver)
@@ -25,6 +44,11 @@ PluginHost::PluginHost(const config::Settings& settings, const std::string& plug
       std::make_unique<HostBridge>("transport:" + settings.transport.use, &metrics_.transport,
                                    std::move(deliver)));
   auto sp = load_plugin(plugins_dir, settings.session.store);
+  if (shared_bus_ && !(sp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED))
+    observe::log_warn("server", "transport '" + settings.transport.use + "' is shared between servers but session store '" +
+                                    settings.session.store +
+                                    "' is local to this process: a client that reconnects to another server starts a "
+                                    "new session (its channels and user are lost); use a shared store (redis, nats)");
   store_ = std::make_unique<PluginStore>(
       sp, config_of(sp->descriptor->name),
       std::make_unique<HostBridge>("store:" + settings.session.store, &metrics_.store, nullptr));

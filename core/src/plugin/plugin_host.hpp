@@ -19,7 +19,16 @@
 #include "switchboard/session_store.hpp"
 #include "switchboard/transport.hpp"
 
+namespace switchboard {
+class Config;
+}
+
 namespace switchboard::plugin {
+
+// Validates a config against the core schema and the schemas of the plugins it
+// names (loaded from the plugins folder it names, or the default one, which is
+// returned in plugins_dir). Throws ConfigError / PluginError.
+config::Settings load_settings(const Config& config, std::string& plugins_dir);
 
 class PluginHost {
  public:

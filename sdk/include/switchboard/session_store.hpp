@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -62,5 +63,30 @@ class SessionStore {
                         StoreCallback done) = 0;
   virtual void remove(std::string_view id, StoreCallback done) = 0;
 };
+
+// The channel-set semantics every store must give, for stores that hold a
+// SessionRecord and change it under their own atomicity (a lock, a
+// compare-and-set retry): apply one of these to the record read, write back on ok.
+
+// Adds the names the record lacks (in the order given, each once). kLimit and no
+// change when the set would exceed max_channels.
+inline Status add_channels_to(SessionRecord& record, const std::vector<std::string>& names,
+                              uint32_t max_channels) {
+  std::unordered_set<std::string_view> have(record.channels.begin(), record.channels.end());
+  std::vector<std::string> added;
+  for (const auto& n : names)
+    if (have.insert(n).second) added.push_back(n);
+  if (record.channels.size() + added.size() > max_channels)
+    return Status(StatusCode::kLimit,
+                  "a session may be in at most " + std::to_string(max_channels) + " channels");
+  for (auto& n : added) record.channels.push_back(std::move(n));
+  return Status::ok();
+}
+
+// Removes the names given; names the record lacks are ignored.
+inline void remove_channels_from(SessionRecord& record, const std::vector<std::string>& names) {
+  std::unordered_set<std::string_view> gone(names.begin(), names.end());
+  std::erase_if(record.channels, [&](const std::string& c) { return gone.count(c) != 0; });
+}
 
 }  // namespace switchboard
