@@ -1,6 +1,6 @@
 # cmake -DBIN=switchboard -DDOC=docs/config-reference.md -P docs_check.cmake
 # Fails when the config reference in docs/ is not what the binary generates.
-execute_process(COMMAND ${BIN} config-reference --plugin redis --plugin nats OUTPUT_VARIABLE generated RESULT_VARIABLE rc)
+execute_process(COMMAND ${BIN} config-reference --plugin redis --plugin nats --plugin kafka OUTPUT_VARIABLE generated RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "switchboard config-reference failed (${rc})")
 endif()

@@ -5,7 +5,8 @@
 // host (PluginHost::publish, as a server does for app.publish()) to the moment
 // the plugin delivers it into the receiving host's deliver callback: the
 // control-thread post, the plugin, the broker and the plugin's receive path,
-// with no WebSocket fan-out and no load generator in the figure.
+// with no WebSocket fan-out and no load generator in the figure. A warm-up
+// (--warmup, 1 s at the first rate) runs first and is not reported.
 //
 //   export SWITCHBOARD_TRANSPORT_USE=nats SWITCHBOARD_NATS_SERVERS=nats://127.0.0.1:4222
 //   switchboard-bench-hop --rates 100,1000,10000 --seconds 5
@@ -105,6 +106,7 @@ class Receiver {
 struct Options {
   std::vector<double> rates = {100, 1000, 10000};
   double seconds = 5;
+  double warmup = 1;
   size_t size = 100;
 };
 
@@ -137,12 +139,14 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--seconds") {
       o.seconds = std::stod(value());
+    } else if (a == "--warmup") {
+      o.warmup = std::stod(value());
     } else if (a == "--size") {
       o.size = std::max<size_t>(sizeof(Header), std::stoul(value()));
     } else if (a == "--config" || a == "-c") {
       ++i;  // read by Config::load
     } else if (a == "--help") {
-      std::puts("switchboard-bench-hop [--config FILE] [--rates 100,1k,10k] [--seconds 5] [--size 100]");
+      std::puts("switchboard-bench-hop [--config FILE] [--rates 100,1k,10k] [--seconds 5] [--warmup 1] [--size 100]");
       std::exit(0);
     } else if (a.rfind("--config=", 0) != 0) {
       throw std::runtime_error("unknown argument " + a);
@@ -182,9 +186,12 @@ int main(int argc, char** argv) {
 
     json::array steps;
     std::string payload(opt.size, 'x');
-    for (size_t si = 0; si < opt.rates.size(); ++si) {
-      const double rate = opt.rates[si];
-      const auto total = static_cast<uint64_t>(rate * opt.seconds);
+    // Step 0, not reported: --warmup seconds at the first rate (a broker's first
+    // messages on a new topic wait for its metadata: not the steady-state hop).
+    for (size_t si = opt.warmup > 0 ? 0 : 1; si <= opt.rates.size(); ++si) {
+      const bool warm = si == 0;
+      const double rate = opt.rates[warm ? 0 : si - 1];
+      const auto total = static_cast<uint64_t>(rate * (warm ? opt.warmup : opt.seconds));
       const auto step = static_cast<uint32_t>(si + 1);
       other.begin(step, total);
       self.begin(step, total);
@@ -212,6 +219,7 @@ int main(int argc, char** argv) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
+      if (warm) continue;
       json::object s;
       s["offered"] = rate;
       s["sent"] = total;

@@ -20,10 +20,16 @@
 # report that: it prints "sent" once the server answered the PING sent after
 # the PUB (so it has processed it).
 #
-# Environment: SS_BROKER (redis, or nats); REDIS_HOST (127.0.0.1), REDIS_PORT
+# With SS_BROKER=kafka it hands the message to kcat (Kafka's protocol is binary:
+# no /dev/tcp one-liner), which prints nothing; publish.sh prints "sent" once the
+# broker acknowledged the record.
+#
+# Environment: SS_BROKER (redis, nats or kafka); REDIS_HOST (127.0.0.1), REDIS_PORT
 # (6379), SS_CHANNEL (ss:event: the servers' `redis.channel`), REDIS_PASSWORD and
 # REDIS_USERNAME (AUTH); NATS_HOST (127.0.0.1), NATS_PORT (4222), SS_SUBJECT
-# (ss.event: the servers' `nats.subject`), NATS_USER and NATS_PASSWORD, or NATS_TOKEN.
+# (ss.event: the servers' `nats.subject`), NATS_USER and NATS_PASSWORD, or NATS_TOKEN;
+# KAFKA_BROKERS (127.0.0.1:9092, comma-separated), SS_TOPIC (ss.event: the servers'
+# `kafka.topic`), KAFKA_PROPERTIES (space-separated librdkafka name=value: SASL, TLS).
 #
 # The wire format, for the record: a command is an array of bulk strings, each
 # prefixed by its length in bytes:
@@ -41,6 +47,8 @@ SS_CHANNEL=${SS_CHANNEL:-ss:event}
 NATS_HOST=${NATS_HOST:-127.0.0.1}
 NATS_PORT=${NATS_PORT:-4222}
 SS_SUBJECT=${SS_SUBJECT:-ss.event}
+KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
+SS_TOPIC=${SS_TOPIC:-ss.event}
 
 usage() {
   cat >&2 <<'EOF'
@@ -53,6 +61,7 @@ usage: publish.sh all|channel|user|socket ...
 ARG: a JSON value ('{"a":1}', 42, true, '"text"'); a bare word is a string.
 env: SS_BROKER=redis REDIS_HOST=127.0.0.1 REDIS_PORT=6379 SS_CHANNEL=ss:event REDIS_PASSWORD= REDIS_USERNAME=
      SS_BROKER=nats NATS_HOST=127.0.0.1 NATS_PORT=4222 SS_SUBJECT=ss.event NATS_USER= NATS_PASSWORD= NATS_TOKEN=
+     SS_BROKER=kafka KAFKA_BROKERS=127.0.0.1:9092 SS_TOPIC=ss.event KAFKA_PROPERTIES='name=value ...' (needs kcat)
 EOF
   exit 2
 }
@@ -174,10 +183,27 @@ nats_publish() {
   die "no reply from NATS at $NATS_HOST:$NATS_PORT" 1
 }
 
+# --- Kafka: kcat (Debian: apt-get install kcat) -----------------------------------
+
+kafka_publish() {
+  command -v kcat >/dev/null || die "SS_BROKER=kafka needs kcat (Debian: apt-get install kcat)" 1
+  # One record per line: the JSON built above has no raw newline (json_string
+  # escapes them); a raw message must not have one either.
+  [[ $msg != *$'\n'* ]] || die "a Kafka message here is one line: remove the newlines"
+  local props=()
+  [[ -n ${KAFKA_PROPERTIES:-} ]] && for p in $KAFKA_PROPERTIES; do props+=(-X "$p"); done
+  # kcat waits for the broker's acknowledgement before it exits, and exits 1 when
+  # the record was not delivered.
+  printf '%s\n' "$msg" | kcat -P -b "$KAFKA_BROKERS" -t "$SS_TOPIC" -X message.timeout.ms=10000 "${props[@]}" ||
+    die "kcat could not deliver to $SS_TOPIC at $KAFKA_BROKERS" 1
+  echo sent
+}
+
 case $SS_BROKER in
   redis) ;;
   nats) nats_publish; exit 0 ;;
-  *) die "SS_BROKER must be redis or nats, not '$SS_BROKER'" ;;
+  kafka) kafka_publish; exit 0 ;;
+  *) die "SS_BROKER must be redis, nats or kafka, not '$SS_BROKER'" ;;
 esac
 
 { exec 3<>"/dev/tcp/$REDIS_HOST/$REDIS_PORT"; } 2>/dev/null ||

@@ -1,34 +1,38 @@
 #!/usr/bin/env bash
 # The external publishers (examples/external-publishers) against real processes:
-# a real broker (redis-server, or nats-server with JetStream), one chat example
-# server on that broker's transport and session store, and two WebSocket clients
+# a real broker (redis-server, nats-server with JetStream, or a Kafka 4 broker),
+# one chat example server on that broker's transport and session store (Kafka,
+# which has no store: the memory store), and two WebSocket clients
 # (client.mjs, Node's built-in WebSocket):
 #
 #   A  joined rooms "lobby" and "ops", signed in as "alice"
 #   B  nothing (anonymous, no rooms)
 #
 # Each publisher (Redis: redis-cli.sh, publish.py, publish.sh; NATS: publish.py
-# and publish.sh speaking the NATS text protocol) publishes to all, one channel,
+# and publish.sh speaking the NATS text protocol; Kafka: publish.sh, which calls
+# kcat) publishes to all, one channel,
 # several channels, one user, several users and A's socketId, plus targets that
 # match nobody; every publish must be taken by the broker (Redis: 1 subscriber,
 # the server; NATS: "sent"), and A and B must receive exactly the expected
 # events, with the arguments a browser handler gets, in order. Raw v1 messages of
-# all four kinds go through redis-cli.sh (Redis) or the C program publish_nats
-# (NATS, libnats). Then malformed messages must be counted in
+# all four kinds go through redis-cli.sh (Redis), the C program publish_nats
+# (NATS, libnats) or kcat -P (Kafka). Then malformed messages must be counted in
 # switchboard_bus_malformed_total and reach nobody.
 #
 #   tests/external/external_publishers_test.sh build/bin/chat [redis]
 #   tests/external/external_publishers_test.sh build/bin/chat nats build/bin/publish_nats
+#   KAFKA_CACHE=build/kafka-cache tests/external/external_publishers_test.sh build/bin/chat kafka
 #
-# Needs python3, node (20+) and redis-server + redis-cli, or nats-server.
+# Needs python3, node (20+) and redis-server + redis-cli, or nats-server, or java,
+# mvn and kcat (the Kafka broker: tests/support/broker_ctl.sh).
 # KEEP_WORK=1 keeps the logs in the work folder (printed at the end).
 set -euo pipefail
 
-CHAT=${1:?usage: external_publishers_test.sh PATH/TO/chat [redis|nats PATH/TO/publish_nats]}
+CHAT=${1:?usage: external_publishers_test.sh PATH/TO/chat [redis | nats PATH/TO/publish_nats | kafka]}
 BROKER=${2:-redis}
 PUBLISH_NATS=${3:-}
-[[ $BROKER == redis || ($BROKER == nats && -x $PUBLISH_NATS) ]] ||
-  { echo "usage: external_publishers_test.sh PATH/TO/chat [redis | nats PATH/TO/publish_nats]" >&2; exit 2; }
+[[ $BROKER == redis || $BROKER == kafka || ($BROKER == nats && -x $PUBLISH_NATS) ]] ||
+  { echo "usage: external_publishers_test.sh PATH/TO/chat [redis | nats PATH/TO/publish_nats | kafka]" >&2; exit 2; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 EXAMPLES=$(cd "$HERE/../../examples/external-publishers" && pwd)
 TIMEOUT=15 # seconds for every wait
@@ -45,12 +49,13 @@ missing=()
 case $BROKER in
   redis) tools=(redis-server redis-cli) ;;
   nats) tools=(nats-server) ;;
+  kafka) tools=(java mvn kcat) ;;
 esac
 for tool in "${tools[@]}" python3 node; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
-  fail "missing required tools: ${missing[*]} (Debian: apt-get install redis-server redis-tools nats-server python3 nodejs)"
+  fail "missing required tools: ${missing[*]} (Debian: apt-get install redis-server redis-tools nats-server default-jre-headless maven kcat python3 nodejs)"
 fi
 [[ -x $CHAT ]] || fail "chat binary not found or not executable: $CHAT"
 for f in redis-cli.sh publish.py publish.sh; do
@@ -139,6 +144,16 @@ nats_answers() {
 }
 for attempt in 1 2 3 4 5; do
   BROKER_PORT=$(free_port)
+  if [[ $BROKER == kafka ]]; then
+    # The shared throwaway-broker script (jars from Maven once, KRaft, readiness).
+    if "$HERE/../support/broker_ctl.sh" kafka start "$BROKER_PORT" "$WORK" >"$WORK/broker-ctl.log" 2>&1; then
+      BROKER_PID=$(<"$WORK/kafka-$BROKER_PORT.pid")
+      PIDS+=("$BROKER_PID")
+      break
+    fi
+    ((attempt < 5)) || fail "the kafka broker did not start: $(tail -n 20 "$WORK/broker-ctl.log")"
+    continue
+  fi
   if [[ $BROKER == redis ]]; then
     redis-server --port "$BROKER_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/broker.log" 2>&1 &
   else
@@ -161,16 +176,17 @@ for attempt in 1 2 3 4 5; do
   ((attempt < 5)) || fail "the $BROKER server did not start (see $WORK/broker.log)"
 done
 step "$BROKER server on 127.0.0.1:$BROKER_PORT (pid $BROKER_PID)"
-if [[ $BROKER == redis ]]; then
-  export SWITCHBOARD_REDIS_URL="redis://127.0.0.1:$BROKER_PORT/0"
-else
-  export SWITCHBOARD_NATS_SERVERS="nats://127.0.0.1:$BROKER_PORT"
-fi
+STORE=$BROKER
+case $BROKER in
+  redis) export SWITCHBOARD_REDIS_URL="redis://127.0.0.1:$BROKER_PORT/0" ;;
+  nats) export SWITCHBOARD_NATS_SERVERS="nats://127.0.0.1:$BROKER_PORT" ;;
+  kafka) export SWITCHBOARD_KAFKA_BROKERS="[127.0.0.1:$BROKER_PORT]"; STORE=memory ;;  # one server: its own sessions
+esac
 
 SWITCHBOARD_SERVER_LISTEN=127.0.0.1:0 \
 SWITCHBOARD_SERVER_THREADS=2 \
 SWITCHBOARD_TRANSPORT_USE=$BROKER \
-SWITCHBOARD_SESSION_STORE=$BROKER \
+SWITCHBOARD_SESSION_STORE=$STORE \
 SWITCHBOARD_SESSION_SECRET=external-publishers-test \
   "$CHAT" >"$WORK/chat.out.log" 2>"$WORK/chat.log" &
 CHAT_PID=$!
@@ -219,6 +235,12 @@ if [[ $BROKER == redis ]]; then
   TOOLS=(redis_cli_sh publish_py publish_sh)
   raw_tool() { redis_cli_sh raw "$1"; }
   TAKEN=1  # what a publisher prints when the broker took the message: Redis's subscriber count
+elif [[ $BROKER == kafka ]]; then
+  # publish.py speaks Redis and NATS only (Kafka's protocol is binary: kcat).
+  publish_sh() { SS_BROKER=kafka KAFKA_BROKERS=127.0.0.1:$BROKER_PORT SS_TOPIC=ss.event "$EXAMPLES/publish.sh" "$@"; }
+  TOOLS=(publish_sh)
+  raw_tool() { printf '%s\n' "$1" | kcat -P -b "127.0.0.1:$BROKER_PORT" -t ss.event -X message.timeout.ms=10000 && echo sent; }
+  TAKEN=sent
 else
   publish_py() { python3 "$EXAMPLES/publish.py" --broker nats --port "$BROKER_PORT" --subject ss.event "$@"; }
   publish_sh() { SS_BROKER=nats NATS_HOST=127.0.0.1 NATS_PORT=$BROKER_PORT SS_SUBJECT=ss.event "$EXAMPLES/publish.sh" "$@"; }
@@ -294,7 +316,7 @@ expect_a '{"e":"ext.raw.socket","args":[1]}'
 # and the server keeps that order per connection, so once both clients have
 # the barrier every earlier event has arrived or never will.
 barrier() {
-  pub publish_py all "$1"
+  pub "${TOOLS[-1]}" all "$1"
   expect_a "{\"e\":\"$1\",\"args\":[]}"
   expect_b "{\"e\":\"$1\",\"args\":[]}"
   wait_for "$WORK/a.events" "{\"e\":\"$1\"" "$A_PID"
