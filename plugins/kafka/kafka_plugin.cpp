@@ -17,9 +17,9 @@ const switchboard::ConfigKey kKeys[] = {
      "Create the topic when it is missing (false: wait for it, for clusters where servers may not create topics)."},
     {"message_timeout", SWITCHBOARD_CONFIG_DURATION, "10s",
      "An event the broker has not acknowledged within this is dropped and counted (never delivered late)."},
-    {"linger", SWITCHBOARD_CONFIG_DURATION, "2ms",
-     "How long the producer gathers events into one request (linger.ms). 0 sends each at once: lowest "
-     "latency at a few thousand events a second, but a request per event swamps a broker at more."},
+    {"linger", SWITCHBOARD_CONFIG_DURATION, "0ms",
+     "How long the producer waits for more events before it sends (linger.ms). Events published while a "
+     "request is out are batched anyway; raise it to trade latency for fewer, larger requests."},
     {"request_timeout", SWITCHBOARD_CONFIG_DURATION, "5s", "Wait at most this long for an admin or metadata reply."},
     {"fetch_wait_max", SWITCHBOARD_CONFIG_DURATION, "10ms",
      "Longest the broker holds a fetch open when there is nothing new (fetch.wait.max.ms)."},

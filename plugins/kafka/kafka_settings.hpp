@@ -23,7 +23,7 @@ struct KafkaSettings {
   int replication_factor = 1;
   bool create_topic = true;
   std::chrono::milliseconds message_timeout{10000};
-  std::chrono::milliseconds linger{2};
+  std::chrono::milliseconds linger{0};
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds fetch_wait_max{10};
   std::chrono::milliseconds reconnect_backoff_max{2000};

@@ -10,9 +10,10 @@
 // partition; this instance keys its messages with an id of its own, so one
 // server's publishes stay on one partition, in order.
 //
-// At-most-once, never twice: the producer sends after kafka.linger (2 ms: a
-// request per event would swamp a broker at tens of thousands a second) and never
-// retries a request; a
+// At-most-once, never twice: the producer keeps one request in flight (a lone
+// event goes out at once; events published meanwhile form the next request: a
+// request per event would swamp a broker at ~10k events/s) and never retries a
+// request; a
 // message not acknowledged within kafka.message_timeout is dropped and counted
 // (delivery_failed). A consumer that finds its position gone (the topic was
 // re-created) skips to the end.
