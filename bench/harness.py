@@ -42,6 +42,19 @@ def wait_port(port, proc, seconds=60):
     raise RuntimeError(f"not listening on {port} after {seconds}s")
 
 
+def run_tool(argv, env=None):
+    """Runs a measuring tool; echoes its output and returns (exit code, the JSON
+    of its `RESULT {...}` line or None)."""
+    out = subprocess.run(argv, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    result = None
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[7:])
+        else:
+            print(line, flush=True)
+    return out.returncode, result
+
+
 class Process:
     """A server process started for one run; stopped (TERM, then KILL) on exit."""
 
@@ -142,16 +155,10 @@ class Harness:
         if self.args.smoke:
             argv += ["--expect-lossless", "--keep-going"]
         print(f"\n## {tag} {server}: {' '.join(argv[1:])}", flush=True)
-        out = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
-        result = None
-        for line in out.stdout.splitlines():
-            if line.startswith("RESULT "):
-                result = json.loads(line[7:])
-            else:
-                print(line, flush=True)
-        if out.returncode != 0 or result is None:
-            print(f"   (the load generator exited with {out.returncode})")
-            self.failures.append(f"{tag} {server}: exit {out.returncode}")
+        rc, result = run_tool(argv)
+        if rc != 0 or result is None:
+            print(f"   (the load generator exited with {rc})")
+            self.failures.append(f"{tag} {server}: exit {rc}")
         if result is None:
             return None
         result["tag"] = tag
@@ -299,15 +306,9 @@ class Harness:
                 "100,1k" if self.args.smoke else "100,1k,10k,50k",
                 "--seconds", "1" if self.args.smoke else str(self.step * 2)]
         print(f"\n## hop-{broker}: {' '.join(argv[1:])}", flush=True)
-        out = subprocess.run(argv, stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
-        result = None
-        for line in out.stdout.splitlines():
-            if line.startswith("RESULT "):
-                result = json.loads(line[7:])
-            else:
-                print(line, flush=True)
-        if out.returncode != 0 or result is None:
-            self.failures.append(f"hop-{broker}: exit {out.returncode}")
+        rc, result = run_tool(argv, env)
+        if rc != 0 or result is None:
+            self.failures.append(f"hop-{broker}: exit {rc}")
             return
         result.update(tag=f"hop-{broker}", server="switchboard")
         for st in result["steps"]:

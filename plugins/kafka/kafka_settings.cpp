@@ -7,23 +7,6 @@ namespace kafka_plugin {
 
 namespace {
 
-std::chrono::milliseconds duration(const switchboard::PluginConfig& c, const char* key, int64_t min_ms,
-                                   int64_t max_ms) {
-  auto ms = c.get_duration_ms(key);
-  if (ms < min_ms || ms > max_ms)
-    throw std::invalid_argument(std::string("kafka.") + key + " must be between " + std::to_string(min_ms) +
-                                "ms and " + std::to_string(max_ms) + "ms, got " + std::to_string(ms) + "ms");
-  return std::chrono::milliseconds(ms);
-}
-
-int64_t bounded_int(const switchboard::PluginConfig& c, const char* key, int64_t min, int64_t max) {
-  auto v = c.get_int(key);
-  if (v < min || v > max)
-    throw std::invalid_argument(std::string("kafka.") + key + " must be between " + std::to_string(min) + " and " +
-                                std::to_string(max) + ", got " + std::to_string(v));
-  return v;
-}
-
 // Kafka topic names: [a-zA-Z0-9._-], 1 to 249 characters, not "." or "..".
 void check_topic(const std::string& t) {
   if (t.empty() || t.size() > 249)
@@ -87,6 +70,7 @@ ConfPtr build(const KafkaSettings& s, const Props& role) {
 }  // namespace
 
 KafkaSettings KafkaSettings::from(const switchboard::PluginConfig& c) {
+  using ms = std::chrono::milliseconds;
   KafkaSettings s;
   s.brokers = c.get_list("brokers");
   if (s.brokers.empty()) throw std::invalid_argument("kafka.brokers must name at least one broker (host:port)");
@@ -95,17 +79,17 @@ KafkaSettings KafkaSettings::from(const switchboard::PluginConfig& c) {
       throw std::invalid_argument("kafka.brokers: '" + b + "' is not a host:port");
   s.topic = c.get_string("topic");
   check_topic(s.topic);
-  s.partitions = static_cast<int>(bounded_int(c, "partitions", 1, 10000));
-  s.replication_factor = static_cast<int>(bounded_int(c, "replication_factor", 1, 32));
+  s.partitions = static_cast<int>(c.get_int_in("partitions", 1, 10000));
+  s.replication_factor = static_cast<int>(c.get_int_in("replication_factor", 1, 32));
   s.create_topic = c.get_bool("create_topic");
-  s.message_timeout = duration(c, "message_timeout", 100, 900'000);
-  s.linger = duration(c, "linger", 0, 1000);
-  s.request_timeout = duration(c, "request_timeout", 100, 300'000);
-  s.fetch_wait_max = duration(c, "fetch_wait_max", 0, 10'000);
-  s.reconnect_backoff_max = duration(c, "reconnect_backoff_max", 10, 3'600'000);
-  s.health_interval = duration(c, "health_interval", 100, 60'000);
-  s.queue_messages = bounded_int(c, "queue_messages", 1, 10'000'000);
-  s.max_message_bytes = bounded_int(c, "max_message_bytes", 1024, 1'000'000'000);
+  s.message_timeout = c.get_duration_in("message_timeout", ms(100), ms(900'000));
+  s.linger = c.get_duration_in("linger", ms(0), ms(1000));
+  s.request_timeout = c.get_duration_in("request_timeout", ms(100), ms(300'000));
+  s.fetch_wait_max = c.get_duration_in("fetch_wait_max", ms(0), ms(10'000));
+  s.reconnect_backoff_max = c.get_duration_in("reconnect_backoff_max", ms(10), ms(3'600'000));
+  s.health_interval = c.get_duration_in("health_interval", ms(100), ms(60'000));
+  s.queue_messages = c.get_int_in("queue_messages", 1, 10'000'000);
+  s.max_message_bytes = c.get_int_in("max_message_bytes", 1024, 1'000'000'000);
   for (const auto& p : c.get_list("properties")) {
     auto eq = p.find('=');
     if (eq == std::string::npos || eq == 0)

@@ -8,21 +8,6 @@ namespace nats_plugin {
 
 namespace {
 
-std::chrono::milliseconds duration(const switchboard::PluginConfig& c, const char* key, int64_t min_ms) {
-  auto ms = c.get_duration_ms(key);
-  if (ms < min_ms)
-    throw std::invalid_argument(std::string("nats.") + key + " must be at least " + std::to_string(min_ms) + "ms");
-  return std::chrono::milliseconds(ms);
-}
-
-int64_t bounded_int(const switchboard::PluginConfig& c, const char* key, int64_t min, int64_t max) {
-  auto v = c.get_int(key);
-  if (v < min || v > max)
-    throw std::invalid_argument(std::string("nats.") + key + " must be between " + std::to_string(min) + " and " +
-                                std::to_string(max) + ", got " + std::to_string(v));
-  return v;
-}
-
 // A subject a server publishes to and subscribes to: tokens separated by '.',
 // none empty, no wildcard, no whitespace, not the reserved '$' prefix.
 void check_subject(const std::string& s) {
@@ -51,6 +36,7 @@ void check_bucket(const std::string& b) {
 }  // namespace
 
 NatsSettings NatsSettings::from(const switchboard::PluginConfig& c) {
+  using ms = std::chrono::milliseconds;
   NatsSettings s;
   s.servers = c.get_list("servers");
   if (s.servers.empty()) throw std::invalid_argument("nats.servers must name at least one server");
@@ -80,22 +66,22 @@ NatsSettings NatsSettings::from(const switchboard::PluginConfig& c) {
   check_subject(s.subject);
   s.bucket = c.get_string("bucket");
   check_bucket(s.bucket);
-  s.replicas = static_cast<int>(bounded_int(c, "replicas", 1, 5));
+  s.replicas = static_cast<int>(c.get_int_in("replicas", 1, 5));
   const auto& storage = c.get_string("storage");
   if (storage != "file" && storage != "memory")
     throw std::invalid_argument("nats.storage must be 'file' or 'memory', got '" + storage + "'");
   s.memory_storage = storage == "memory";
-  s.bucket_max_age = duration(c, "bucket_max_age", 1000);
-  s.connect_timeout = duration(c, "connect_timeout", 1);
-  s.request_timeout = duration(c, "request_timeout", 1);
-  s.reconnect_wait = duration(c, "reconnect_wait", 10);
-  s.ping_interval = duration(c, "ping_interval", 100);
+  s.bucket_max_age = c.get_duration_in("bucket_max_age", ms(1000), ms(int64_t{3650} * 86'400'000));
+  s.connect_timeout = c.get_duration_in("connect_timeout", ms(1), ms(300'000));
+  s.request_timeout = c.get_duration_in("request_timeout", ms(1), ms(300'000));
+  s.reconnect_wait = c.get_duration_in("reconnect_wait", ms(10), ms(3'600'000));
+  s.ping_interval = c.get_duration_in("ping_interval", ms(100), ms(3'600'000));
   s.send_asap = c.get_bool("send_asap");
-  s.pending_messages = static_cast<int>(bounded_int(c, "pending_messages", 1, 10'000'000));
-  s.pending_bytes = bounded_int(c, "pending_bytes", 1024, (int64_t{1} << 31) - 1);
-  s.reconnect_buffer = bounded_int(c, "reconnect_buffer", 0, int64_t{1} << 30);
-  s.max_pending = static_cast<size_t>(bounded_int(c, "max_pending", 1, 10'000'000));
-  s.store_workers = static_cast<int>(bounded_int(c, "store_workers", 1, 64));
+  s.pending_messages = static_cast<int>(c.get_int_in("pending_messages", 1, 10'000'000));
+  s.pending_bytes = c.get_int_in("pending_bytes", 1024, (int64_t{1} << 31) - 1);
+  s.reconnect_buffer = c.get_int_in("reconnect_buffer", 0, int64_t{1} << 30);
+  s.max_pending = static_cast<size_t>(c.get_int_in("max_pending", 1, 10'000'000));
+  s.store_workers = static_cast<int>(c.get_int_in("store_workers", 1, 64));
   return s;
 }
 

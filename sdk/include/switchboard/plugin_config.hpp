@@ -4,6 +4,7 @@
 // A plain value type; read it on any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -55,6 +56,24 @@ class PluginConfig {
     return n;
   }
   int64_t get_duration_ms(std::string_view key) const { return get_int(key); }
+  // The same with the plugin's own bounds (the schema checks only the type):
+  // throws std::invalid_argument naming the key, the bounds and the value.
+  int64_t get_int_in(std::string_view key, int64_t min, int64_t max) const {
+    int64_t v = get_int(key);
+    if (v < min || v > max)
+      throw std::invalid_argument("config key '" + std::string(key) + "' must be between " + std::to_string(min) +
+                                  " and " + std::to_string(max) + ", got " + std::to_string(v));
+    return v;
+  }
+  std::chrono::milliseconds get_duration_in(std::string_view key, std::chrono::milliseconds min,
+                                            std::chrono::milliseconds max) const {
+    int64_t v = get_duration_ms(key);
+    if (v < min.count() || v > max.count())
+      throw std::invalid_argument("config key '" + std::string(key) + "' must be between " +
+                                  std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
+                                  "ms, got " + std::to_string(v) + "ms");
+    return std::chrono::milliseconds(v);
+  }
   bool get_bool(std::string_view key) const { return get_string(key) == "true"; }
   std::vector<std::string> get_list(std::string_view key) const {
     std::vector<std::string> out;
