@@ -23,7 +23,7 @@ const switchboard::ConfigKey kKeys[] = {
     {"request_timeout", SWITCHBOARD_CONFIG_DURATION, "5s", "Wait at most this long for an admin or metadata reply."},
     {"fetch_wait_max", SWITCHBOARD_CONFIG_DURATION, "10ms",
      "Longest the broker holds a fetch open when there is nothing new (fetch.wait.max.ms)."},
-    {"reconnect_backoff_max", SWITCHBOARD_CONFIG_DURATION, "2s",
+    {"reconnect_backoff_max", SWITCHBOARD_CONFIG_DURATION, "1s",
      "Longest wait between reconnect attempts to a broker; attempts never stop."},
     {"health_interval", SWITCHBOARD_CONFIG_DURATION, "1s",
      "Ask the cluster for the topic's metadata this often: notices a hung broker and new partitions."},

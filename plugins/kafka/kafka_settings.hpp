@@ -26,7 +26,7 @@ struct KafkaSettings {
   std::chrono::milliseconds linger{0};
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds fetch_wait_max{10};
-  std::chrono::milliseconds reconnect_backoff_max{2000};
+  std::chrono::milliseconds reconnect_backoff_max{1000};
   std::chrono::milliseconds health_interval{1000};
   int64_t queue_messages = 100000;
   int64_t max_message_bytes = 2 << 20;

@@ -121,19 +121,19 @@ void KafkaTransport::stop() {
 // ---- the instance's thread ------------------------------------------------------
 
 void KafkaTransport::run() {
+  // Until the first assignment: connect with backoff. After it the consumer is
+  // polled whatever the state: librdkafka reconnects by itself, and delivery
+  // resumes the moment the broker answers (the health check only reports).
   auto backoff = std::chrono::milliseconds(100);
+  while (!stopping_ && !assigned_once_) {
+    if (connect()) break;
+    serve_producer();
+    // Serves the consumer's logs and errors (a message may come too).
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, 0)) on_message(m);
+    sleep_unless_stopping(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(settings_.reconnect_backoff_max));
+  }
   while (!stopping_) {
-    if (!assigned_once_ || !connected_) {
-      if (!connect()) {
-        serve_producer();
-        // Serves the consumer's logs and errors (a message may come too).
-        if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, 0)) on_message(m);
-        sleep_unless_stopping(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(settings_.reconnect_backoff_max));
-        continue;
-      }
-      backoff = std::chrono::milliseconds(100);
-    }
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, 100)) on_message(m);
     serve_producer();
     if (std::chrono::steady_clock::now() >= next_health_) check_health();
@@ -286,15 +286,19 @@ bool KafkaTransport::connect() {
 }
 
 void KafkaTransport::check_health() {
-  next_health_ = std::chrono::steady_clock::now() + settings_.health_interval;
   std::string why;
   int n = partition_count(why);
   if (n <= 0) {
     report(SWITCHBOARD_STATE_RECONNECTING, why);
+    // While down, look again soon: the way back is reported within ~0.25 s.
+    next_health_ = std::chrono::steady_clock::now() +
+                   std::min<std::chrono::milliseconds>(settings_.health_interval, std::chrono::milliseconds(250));
     return;
   }
-  // Back after an outage, or the topic gained partitions: connect() adds them.
-  if (all_down_ || static_cast<size_t>(n) > assigned_.size()) connect();
+  next_health_ = std::chrono::steady_clock::now() + settings_.health_interval;
+  // Back after an outage, or the topic gained partitions: connect() adds what
+  // is new and reports CONNECTED.
+  if (!connected_ || all_down_ || static_cast<size_t>(n) > assigned_.size()) connect();
 }
 
 void KafkaTransport::on_message(rd_kafka_message_t* m) {
@@ -348,6 +352,7 @@ void KafkaTransport::on_error(rd_kafka_t*, int err, const char* reason, void* op
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     t->all_down_ = true;
     t->report(SWITCHBOARD_STATE_RECONNECTING, std::string("kafka: ") + reason);
+    t->next_health_ = {};  // look for the way back at once
     return;
   }
   t->log_limited(SWITCHBOARD_LOG_WARN, "client", reason);

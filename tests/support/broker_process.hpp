@@ -12,16 +12,28 @@
 //                with file storage: a restart (even after kill -9) keeps the
 //                sessions, as a real deployment does. M is the monitoring port,
 //                which subscribers() reads (/connz?subs=1).
+//   KafkaBroker  a real single-node Kafka 4 (KRaft) started by
+//                tests/support/broker_ctl.sh kafka on a free loopback port, its
+//                data in a temp dir (a restart keeps the topic): topic ss.event,
+//                transport only. Kafka has no session store, so it owns a
+//                companion RedisBroker and hands out that one's store settings
+//                (session_store()). It cannot count the servers reading the
+//                topic (each assign()s the partitions itself, no consumer group).
 //
-// Both run as ThrowawayServers (throwaway_server.hpp: restarted on the same
-// port, killed with the test), so switchboard processes configured with the
-// broker's address reconnect to the new instance. Every wait is bounded; the
-// destructor SIGKILLs a running broker and removes its temp dir.
+// Redis and NATS run as ThrowawayServers (throwaway_server.hpp: restarted on the
+// same port, killed with the test), so switchboard processes configured with the
+// broker's address reconnect to the new instance. Kafka runs in the background
+// through broker_ctl.sh (its own pidfile and log in the temp dir), restarted on
+// the same port too; it is not a child of the test, so only the destructor (not
+// a crash of the test) kills it. Every wait is bounded; the destructor SIGKILLs
+// a running broker and removes its temp dir.
 // Thread-safety: none; one thread drives a broker.
 //
 // External publishers need no client library: Redis PUBLISH over RESP
 // (redis_command), NATS `PUB` over the text protocol on a plain TCP socket
 // (CONNECT, PUB, then PING: the PONG proves the server processed the PUB).
+// Kafka's protocol is binary: kcat (Debian's package) produces the record, and
+// its exit status says whether the broker acknowledged it.
 #pragma once
 
 #include <sys/types.h>
@@ -60,7 +72,7 @@ class Broker {
  public:
   virtual ~Broker() = default;
 
-  // "redis" or "nats": the plugin name and the ctest label.
+  // "redis", "nats" or "kafka": the plugin name and the ctest label.
   virtual std::string kind() const = 0;
   virtual uint16_t port() const = 0;
   // The plugin's default bus name, where external systems publish.
@@ -83,13 +95,27 @@ class Broker {
   // broker's own protocol on a fresh connection.
   virtual PublishResult publish(std::string_view bus, std::string_view payload) const = 0;
   // The same from a shell one-liner, as an operator would type it: redis-cli
-  // PUBLISH; for NATS (no CLI installed) the text protocol over bash's /dev/tcp.
+  // PUBLISH; for NATS (no CLI installed) the text protocol over bash's /dev/tcp;
+  // for Kafka `echo PAYLOAD | kcat -P -b 127.0.0.1:PORT -t BUS`.
   virtual PublishResult publish_from_shell(std::string_view bus, std::string_view payload) const = 0;
   // How many client connections are subscribed to `bus`; -1 when it cannot tell
-  // (the broker is down or paused).
+  // (the broker is down or paused, or it never can: counts_subscribers()).
   virtual int64_t subscribers(std::string_view bus) const = 0;
+  // Whether subscribers() can tell how many servers read the bus (Redis, NATS).
+  // Kafka cannot (no consumer group): tests then rely on /healthz alone, which
+  // a Kafka server reports 200 only once it has assigned every partition.
+  virtual bool counts_subscribers() const { return true; }
 
-  // Whether sessions written before a kill9()/start() are still there after it.
+  // The broker holding the sessions that store_settings() points at: this one
+  // (Redis, NATS), or a companion of another kind owned by this one (Kafka has
+  // no store: Redis). Tests stop it to provoke a store outage.
+  virtual Broker& session_store() { return *this; }
+  // Whether the sessions live in another broker than the bus: an outage of this
+  // broker then leaves the store available.
+  bool store_is_separate() { return &session_store() != this; }
+
+  // Whether sessions written before a kill9()/start() are still there after it
+  // (for a separate store: the store is not restarted, so they are).
   virtual bool keeps_sessions_across_restart() const = 0;
 
   // What a switchboard process needs to use this broker as its transport
@@ -166,18 +192,72 @@ class NatsBroker final : public Broker {
   ThrowawayServer server_;
 };
 
+class KafkaBroker final : public Broker {
+ public:
+  // Starts the companion Redis, then Kafka (broker_ctl.sh kafka start) on a free
+  // port in a temp dir (a few fresh ports when one was taken meanwhile).
+  // log_path: where the broker's log is copied at the end (the companion's goes
+  // beside it, *.redis.log); empty: not kept. Throws std::runtime_error when
+  // Kafka cannot be started (java, kcat or the jars missing; no answer in time).
+  explicit KafkaBroker(std::string log_path = {});
+  ~KafkaBroker() override;
+  KafkaBroker(const KafkaBroker&) = delete;
+  KafkaBroker& operator=(const KafkaBroker&) = delete;
+
+  // 127.0.0.1:PORT, what kafka.brokers lists.
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Its data, config, log and pidfile (broker_ctl.sh's DIR): survives restarts.
+  const std::string& dir() const { return dir_; }
+  // The JVM's pid as broker_ctl.sh knows it; -1 when it is not running.
+  pid_t pid() const;
+  RedisBroker& store() { return store_; }
+
+  std::string kind() const override { return "kafka"; }
+  uint16_t port() const override { return port_; }
+  std::string bus() const override { return "ss.event"; }
+  void start(Millis timeout = Millis(15000)) override;
+  void kill9(Millis timeout = Millis(5000)) override;
+  void stop(Millis timeout = Millis(5000)) override;
+  // SIGSTOP / SIGCONT on the pid in DIR/kafka-PORT.pid.
+  void pause() override;
+  void resume() override;
+  bool running() override { return pid() > 0; }
+  PublishResult publish(std::string_view bus, std::string_view payload) const override;
+  PublishResult publish_from_shell(std::string_view bus, std::string_view payload) const override;
+  int64_t subscribers(std::string_view) const override { return -1; }
+  bool counts_subscribers() const override { return false; }
+  Broker& session_store() override { return store_; }
+  // The sessions are in the companion Redis, which a Kafka restart leaves alone.
+  bool keeps_sessions_across_restart() const override { return true; }
+  std::vector<BrokerSetting> transport_settings() const override;
+  // The companion Redis's.
+  std::vector<BrokerSetting> store_settings() const override { return store_.store_settings(); }
+  // DIR/kafka-PORT.log (all starts: broker_ctl.sh appends).
+  std::string output() const override;
+
+ private:
+  // broker_ctl.sh kafka CMD PORT DIR, its own waits `wait` (BROKER_WAIT, whole
+  // seconds), the whole run bounded by wait plus slack.
+  RunResult ctl(const std::string& cmd, Millis wait) const;
+
+  RedisBroker store_;
+  std::string log_path_;
+  std::string dir_;  // removed by the destructor, after the broker is gone
+  uint16_t port_ = 0;
+};
+
 // PUB subject payload over the NATS text protocol on a fresh connection to
 // 127.0.0.1:port, bounded by `timeout`; accepted once the server's PONG to the
 // PING after it arrives without an -ERR before it.
 PublishResult nats_publish(uint16_t port, std::string_view subject, std::string_view payload,
                            Millis timeout = Millis(3000));
 
-// Every broker kind the tests know, in run order: {"redis", "nats"}.
+// Every broker kind the tests know, in run order: {"redis", "nats", "kafka"}.
 const std::vector<std::string>& broker_kinds();
 // The kinds broker-parameterised tests run on: all of broker_kinds() unless
 // select_broker_kinds() narrowed them (integration_tests --broker nats).
 const std::vector<std::string>& selected_broker_kinds();
-// "nats" or "redis,nats"; throws std::invalid_argument for an unknown or empty list.
+// "nats" or "redis,kafka"; throws std::invalid_argument for an unknown or empty list.
 void select_broker_kinds(std::string_view comma_separated);
 // A running broker of that kind (throws std::invalid_argument for an unknown kind).
 std::unique_ptr<Broker> start_broker(std::string_view kind, std::string log_path = {});
