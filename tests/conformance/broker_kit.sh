@@ -43,6 +43,14 @@ grep -Eq '^T4\.02 +reconnect_after_broker_restart +MUST +PASS' "$work/kit.txt"
 if [[ $kind == kafka ]]; then
   # A transport only: the store cases do not apply, and no proxy run (above).
   grep -Eq '^T4\.01 +broker_away_publish_never_blocks +MUST +PASS' "$work/kit.txt"
+  # A topic of 3 partitions: every instance still gets every message, and one
+  # publisher's stay in order (each instance keys its messages with its own id).
+  cat >"$work/partitions.yaml" <<YAML
+kafka: { brokers: ["127.0.0.1:$port"], topic: ss.event.p3, partitions: 3 }
+YAML
+  "$kit" "$so" --config "$work/partitions.yaml" --filter T2 | tee "$work/partitions.txt"
+  grep -Eq '^T2\.05 +order_per_publisher_under_load +MUST +PASS' "$work/partitions.txt"
+  grep -Eq '^T2\.07 +concurrent_publishers +MUST +PASS' "$work/partitions.txt"
   exit 0
 fi
 grep -Eq '^S4\.01 +store_unavailable_is_an_error_not_a_hang +MUST +PASS' "$work/kit.txt"
