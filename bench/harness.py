@@ -305,6 +305,12 @@ class Harness:
         argv = [os.path.join(self.bin, "switchboard-bench-hop"), "--rates",
                 "100,1k" if self.args.smoke else "100,1k,10k,50k",
                 "--seconds", "1" if self.args.smoke else str(self.step * 2)]
+        if not self.args.smoke:
+            # Every broker gets 30 s of traffic at 1k msgs/s first, unreported: a
+            # deployed broker has long been running, and a JVM (Kafka) started
+            # seconds ago is still compiling its hot paths (p99 at 100 msgs/s
+            # 4.5-9.5 ms in its first minute, 2-3.5 ms after).
+            argv += ["--warmup", "30", "--warmup-rate", "1k"]
         print(f"\n## hop-{broker}: {' '.join(argv[1:])}", flush=True)
         rc, result = run_tool(argv, env)
         if rc != 0 or result is None:

@@ -6,7 +6,9 @@
 // the plugin delivers it into the receiving host's deliver callback: the
 // control-thread post, the plugin, the broker and the plugin's receive path,
 // with no WebSocket fan-out and no load generator in the figure. A warm-up
-// (--warmup, 1 s at the first rate) runs first and is not reported.
+// (--warmup seconds, 1 by default, at --warmup-rate, by default the first rate)
+// runs first and is not reported: a JVM broker (Kafka) just started is still
+// compiling its hot paths, which a long-running deployment's broker is not.
 //
 //   export SWITCHBOARD_TRANSPORT_USE=nats SWITCHBOARD_NATS_SERVERS=nats://127.0.0.1:4222
 //   switchboard-bench-hop --rates 100,1000,10000 --seconds 5
@@ -107,6 +109,7 @@ struct Options {
   std::vector<double> rates = {100, 1000, 10000};
   double seconds = 5;
   double warmup = 1;
+  double warmup_rate = 0;  // 0: the first of rates
   size_t size = 100;
 };
 
@@ -141,17 +144,21 @@ Options parse(int argc, char** argv) {
       o.seconds = std::stod(value());
     } else if (a == "--warmup") {
       o.warmup = std::stod(value());
+    } else if (a == "--warmup-rate") {
+      o.warmup_rate = parse_rate(value());
+      if (!(o.warmup_rate > 0)) throw std::runtime_error("--warmup-rate must be above 0");
     } else if (a == "--size") {
       o.size = std::max<size_t>(sizeof(Header), std::stoul(value()));
     } else if (a == "--config" || a == "-c") {
       ++i;  // read by Config::load
     } else if (a == "--help") {
-      std::puts("switchboard-bench-hop [--config FILE] [--rates 100,1k,10k] [--seconds 5] [--warmup 1] [--size 100]");
+      std::puts("switchboard-bench-hop [--config FILE] [--rates 100,1k,10k] [--seconds 5] [--warmup 1] [--warmup-rate R] [--size 100]");
       std::exit(0);
     } else if (a.rfind("--config=", 0) != 0) {
       throw std::runtime_error("unknown argument " + a);
     }
   }
+  if (o.rates.empty()) throw std::runtime_error("--rates names no rate");
   return o;
 }
 
@@ -186,11 +193,12 @@ int main(int argc, char** argv) {
 
     json::array steps;
     std::string payload(opt.size, 'x');
-    // Step 0, not reported: --warmup seconds at the first rate (a broker's first
-    // messages on a new topic wait for its metadata: not the steady-state hop).
+    // Step 0, not reported: --warmup seconds at --warmup-rate (a broker's first
+    // messages on a new topic wait for its metadata, a JVM's for its compiler:
+    // not the steady-state hop).
     for (size_t si = opt.warmup > 0 ? 0 : 1; si <= opt.rates.size(); ++si) {
       const bool warm = si == 0;
-      const double rate = opt.rates[warm ? 0 : si - 1];
+      const double rate = warm ? (opt.warmup_rate > 0 ? opt.warmup_rate : opt.rates[0]) : opt.rates[si - 1];
       const auto total = static_cast<uint64_t>(rate * (warm ? opt.warmup : opt.seconds));
       const auto step = static_cast<uint32_t>(si + 1);
       other.begin(step, total);
