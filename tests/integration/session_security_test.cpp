@@ -150,6 +150,45 @@ TEST_CASE("cookieless page and /switchboard.js requests get a signed cookie but 
   std::remove(dir.c_str());
 }
 
+// Issue 13 review: an upgrade the handshake refuses (400/426) must not cost a
+// store write or leave an orphan record, with or without a page's cookie.
+TEST_CASE("a refused WebSocket upgrade creates no session record", "[integration][session_security]") {
+  TestServer srv;
+  auto page = srv.get("/switchboard.js");
+  const auto cookie = set_session(page);
+  REQUIRE(cookie.has_value());
+  const Headers base = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}};
+  struct Bad {
+    const char* what;
+    Headers headers;
+    unsigned status;
+  };
+  const std::vector<Bad> bad = {
+      {"no key", {{"Sec-WebSocket-Version", "13"}}, 400},
+      {"a key of the wrong length", {{"Sec-WebSocket-Key", "c2hvcnQ="}, {"Sec-WebSocket-Version", "13"}}, 400},
+      {"no version", {{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}}, 400},
+      {"version 8", {{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}, {"Sec-WebSocket-Version", "8"}}, 426},
+  };
+  for (const auto& b : bad) {
+    for (bool with_cookie : {false, true}) {
+      INFO(b.what << (with_cookie ? ", with the page's cookie" : ", no cookie"));
+      Headers h = base;
+      h.insert(h.end(), b.headers.begin(), b.headers.end());
+      if (with_cookie) h.emplace_back("Cookie", std::string(kSessionCookie) + "=" + *cookie);
+      auto res = srv.get("/ws", h);
+      CHECK(res.status == b.status);
+      CHECK_FALSE(set_session(res).has_value());
+    }
+  }
+  CHECK(created(srv) == 0);
+  // The same cookie on a valid upgrade: the one record, under the page's id.
+  ConnectOptions opts;
+  opts.session = *cookie;
+  auto c = srv.connect(opts);
+  CHECK(c->session() == *cookie);
+  CHECK(eventually([&] { return created(srv) == 1; }));
+}
+
 TEST_CASE("tabs opened at the same moment with the page's cookie share one session",
           "[integration][session_security]") {
   TestServer srv;

@@ -58,7 +58,64 @@ Future fail_if(const Future& f, std::shared_ptr<std::atomic<bool>> undone, Error
     return v;
   });
 }
+
+// Completes (with null) once every one of fs completed, whatever their outcomes.
+Future all_done(std::vector<Future> fs) {
+  if (fs.empty()) return Future();
+  Promise p;
+  auto left = std::make_shared<std::atomic<size_t>>(fs.size());
+  for (const auto& f : fs)
+    f.on_complete([p, left](const Outcome&) {
+      if (left->fetch_sub(1) == 1) p.resolve(nullptr);
+    });
+  return p.future();
+}
+
+// Completes as op's Future does, op being started once gate completed (at once
+// when it already has; never under the caller's lock: op takes it).
+void start_after(const Future& gate, const Promise& done, std::function<Future()> op) {
+  gate.on_complete([done, op = std::move(op)](const Outcome&) {
+    try {
+      op().on_complete([done](const Outcome& o) { done.complete(o); });
+    } catch (const std::exception& e) {  // as the RPC router answers a throwing call
+      done.reject({"handler_error", e.what()});
+    }
+  });
+}
 }  // namespace
+
+Future SessionOps::call(std::function<Future()> op) {
+  std::unique_lock lock(mu_);
+  if (barrier_.ready()) {
+    lock.unlock();
+    Future f = op();
+    if (f.ready()) return f;  // refused by a check, or answered at once
+    lock.lock();
+    std::erase_if(since_, [](const Future& g) { return g.ready(); });
+    since_.push_back(f);
+    return f;
+  }
+  Promise done;
+  const Future gate = barrier_;
+  since_.push_back(done.future());
+  lock.unlock();
+  start_after(gate, done, std::move(op));
+  return done.future();
+}
+
+Future SessionOps::barrier(std::function<Future()> op) {
+  Promise done;
+  std::vector<Future> before;
+  {
+    std::lock_guard lock(mu_);
+    before = std::move(since_);
+    since_.clear();
+    before.push_back(barrier_);
+    barrier_ = done.future();
+  }
+  start_after(all_done(std::move(before)), done, std::move(op));
+  return done.future();
+}
 
 SessionOps::SessionOps(session::SessionService& service, std::string id, std::string key,
                        SessionRecord snapshot)
@@ -81,7 +138,43 @@ std::optional<Future> SessionOps::check_names(const Names& names) const {
   return std::nullopt;
 }
 
+// ---- the calls: each runs its *_now body in the handle's order ----------------
+
 Future SessionOps::subscribe(const Names& names) {
+  return call([self = shared_from_this(), names] { return self->subscribe_now(names); });
+}
+
+Future SessionOps::unsubscribe(const Names& names) {
+  return call([self = shared_from_this(), names] { return self->unsubscribe_now(names); });
+}
+
+Future SessionOps::reset() {
+  return call([self = shared_from_this()] { return self->reset_now(); });
+}
+
+Future SessionOps::list() {
+  return call([self = shared_from_this()] { return self->list_now(); });
+}
+
+Future SessionOps::set_user(std::optional<std::string> user) {
+  auto op = [self = shared_from_this(), user] { return self->set_user_now(user); };
+  bool rotates = false;
+  {
+    std::lock_guard lock(mu_);
+    rotates = user && user != snapshot_.user_id;  // as set_user_now decides
+  }
+  return rotates ? barrier(std::move(op)) : call(std::move(op));
+}
+
+Future SessionOps::set(const std::string& key, Json value) {
+  return call([self = shared_from_this(), key, value] { return self->set_now(key, value); });
+}
+
+Future SessionOps::get(const std::string& key) {
+  return call([self = shared_from_this(), key] { return self->get_now(key); });
+}
+
+Future SessionOps::subscribe_now(const Names& names) {
   if (auto bad = check_names(names)) return *bad;
   auto n = names.get();
   const uint32_t max = service_.settings().limits.channels_per_session;
@@ -124,7 +217,7 @@ Future SessionOps::subscribe(const Names& names) {
   return fail_if(f, undone, channel_bytes_error(max_bytes));
 }
 
-Future SessionOps::unsubscribe(const Names& names) {
+Future SessionOps::unsubscribe_now(const Names& names) {
   if (auto bad = check_names(names)) return *bad;
   auto n = names.get();
   const int64_t ttl = service_.settings().session.ttl.count();
@@ -136,7 +229,7 @@ Future SessionOps::unsubscribe(const Names& names) {
       true, channel_list, remember());
 }
 
-Future SessionOps::reset() {
+Future SessionOps::reset_now() {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
       key(),
@@ -144,7 +237,7 @@ Future SessionOps::reset() {
       true, channel_list, remember());
 }
 
-Future SessionOps::list() {
+Future SessionOps::list_now() {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
       key(),
@@ -152,7 +245,7 @@ Future SessionOps::list() {
       false, channel_list, remember());
 }
 
-Future SessionOps::set_user(std::optional<std::string> user) {
+Future SessionOps::set_user_now(std::optional<std::string> user) {
   const auto max = service_.settings().limits.user_id_bytes;
   if (user && (user->empty() || user->size() > max))
     return Future::failed({"bad_args", "user ids must be 1.." + std::to_string(max) + " bytes"});
@@ -197,7 +290,7 @@ std::optional<std::string> SessionOps::user_id() const {
   return snapshot_.user_id;
 }
 
-Future SessionOps::set(const std::string& key, Json value) {
+Future SessionOps::set_now(const std::string& key, Json value) {
   if (key.empty()) return Future::failed({"bad_args", "empty session data key"});
   if (!routing::all_numbers_finite(value))
     return Future::failed({"bad_args", std::string("the value ") + routing::kNonFiniteNumber});
@@ -240,7 +333,7 @@ Future SessionOps::set(const std::string& key, Json value) {
   return fail_if(f, undone, data_bytes_error(max_bytes));
 }
 
-Future SessionOps::get(const std::string& key) {
+Future SessionOps::get_now(const std::string& key) {
   const int64_t ttl = service_.settings().session.ttl.count();
   return service_.change(
       this->key(),

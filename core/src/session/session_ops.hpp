@@ -3,10 +3,17 @@
 // snapshot of the record for the synchronous user_id(): loaded at connect,
 // updated by every store answer and by every _session envelope for the session
 // (so a sign-in from another tab or server shows here too). Thread-safe.
+//
+// Order on one handle: calls run concurrently (a connection may pipeline them),
+// except a sign-in that rotates the session id, which is a barrier: it starts
+// once the calls made before it completed, and the calls made after it start
+// once it completed, on the new id. (A rotation copies the record and removes
+// the old one; a change landing on the old id in between would be lost.)
 #pragma once
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "session/session_service.hpp"
 #include "switchboard/names.hpp"
@@ -44,6 +51,18 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   // Validates channel names; on failure returns the error Future.
   std::optional<Future> check_names(const Names& names) const;
   std::function<void(const SessionRecord&)> remember();
+  // The calls' bodies, run in the handle's order by the calls above.
+  Future subscribe_now(const Names& names);
+  Future unsubscribe_now(const Names& names);
+  Future reset_now();
+  Future list_now();
+  Future set_user_now(std::optional<std::string> user);
+  Future set_now(const std::string& key, Json value);
+  Future get_now(const std::string& key);
+  // Starts op now, or after the rotation in progress (see the class comment).
+  Future call(std::function<Future()> op);
+  // Starts the rotation once every call made before it completed.
+  Future barrier(std::function<Future()> op);
 
   session::SessionService& service_;
   std::function<void(const std::string&)> claim_;
@@ -51,6 +70,8 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   std::string id_;          // guarded by mu_
   std::string key_;         // guarded by mu_
   SessionRecord snapshot_;  // guarded by mu_
+  Future barrier_;             // guarded by mu_: the last rotation (ready when none)
+  std::vector<Future> since_;  // guarded by mu_: calls started after it, not yet complete
 };
 
 }  // namespace switchboard::detail
