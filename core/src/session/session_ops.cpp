@@ -47,7 +47,7 @@ Error data_bytes_error(uint64_t max) {
 void compensate(session::SessionService& service,
                 std::function<void(SessionStore&, StoreCallback)> step, StoreCallback cb) {
   service.with_store([step = std::move(step), cb](SessionStore& s) { step(s, cb); },
-                     [cb] { cb(Status(StatusCode::kUnavailable, "server is stopping"), nullptr); });
+                     [cb](Status refused) { cb(refused, nullptr); });
 }
 
 // Fails a resolved change when its store step had to be undone because a
@@ -59,62 +59,46 @@ Future fail_if(const Future& f, std::shared_ptr<std::atomic<bool>> undone, Error
   });
 }
 
-// Completes (with null) once every one of fs completed, whatever their outcomes.
-Future all_done(std::vector<Future> fs) {
-  if (fs.empty()) return Future();
-  Promise p;
-  auto left = std::make_shared<std::atomic<size_t>>(fs.size());
-  for (const auto& f : fs)
-    f.on_complete([p, left](const Outcome&) {
-      if (left->fetch_sub(1) == 1) p.resolve(nullptr);
-    });
-  return p.future();
-}
-
-// Completes as op's Future does, op being started once gate completed (at once
-// when it already has; never under the caller's lock: op takes it).
-void start_after(const Future& gate, const Promise& done, std::function<Future()> op) {
-  gate.on_complete([done, op = std::move(op)](const Outcome&) {
+// Starts op once gate (a sign-in's rotation) completed, and completes done as
+// op's Future does; never under the caller's lock (op takes it). When the gate
+// failed for an unreachable store, op fails with that at once instead of
+// waiting out its own store timeout behind it.
+Future start_after(const Future& gate, std::function<Future()> op, Promise done = {}) {
+  gate.on_complete([done, op = std::move(op)](const Outcome& gate_outcome) {
+    if (const auto* e = std::get_if<Error>(&gate_outcome); e && e->code == "store_unavailable") {
+      done.reject(*e);
+      return;
+    }
     try {
       op().on_complete([done](const Outcome& o) { done.complete(o); });
     } catch (const std::exception& e) {  // as the RPC router answers a throwing call
       done.reject({"handler_error", e.what()});
     }
   });
+  return done.future();
 }
 }  // namespace
 
 Future SessionOps::call(std::function<Future()> op) {
-  std::unique_lock lock(mu_);
-  if (barrier_.ready()) {
-    lock.unlock();
-    Future f = op();
-    if (f.ready()) return f;  // refused by a check, or answered at once
-    lock.lock();
-    std::erase_if(since_, [](const Future& g) { return g.ready(); });
-    since_.push_back(f);
-    return f;
+  Future gate;
+  {
+    std::lock_guard lock(mu_);
+    gate = barrier_;
   }
-  Promise done;
-  const Future gate = barrier_;
-  since_.push_back(done.future());
-  lock.unlock();
-  start_after(gate, done, std::move(op));
-  return done.future();
+  // Held calls and later rotations are started in call order when the gate
+  // completes, so their store calls reach the control thread in that order.
+  return gate.ready() ? op() : start_after(gate, std::move(op));
 }
 
 Future SessionOps::barrier(std::function<Future()> op) {
   Promise done;
-  std::vector<Future> before;
+  Future gate;
   {
     std::lock_guard lock(mu_);
-    before = std::move(since_);
-    since_.clear();
-    before.push_back(barrier_);
+    gate = barrier_;
     barrier_ = done.future();
   }
-  start_after(all_done(std::move(before)), done, std::move(op));
-  return done.future();
+  return start_after(gate, std::move(op), done);
 }
 
 SessionOps::SessionOps(session::SessionService& service, std::string id, std::string key,

@@ -5,15 +5,15 @@
 // (so a sign-in from another tab or server shows here too). Thread-safe.
 //
 // Order on one handle: calls run concurrently (a connection may pipeline them),
-// except a sign-in that rotates the session id, which is a barrier: it starts
-// once the calls made before it completed, and the calls made after it start
-// once it completed, on the new id. (A rotation copies the record and removes
-// the old one; a change landing on the old id in between would be lost.)
+// except around a sign-in that rotates the session id: the calls made after it
+// start once it completed, on the new id. (A rotation copies the record and
+// removes the old one; a change landing on the old id in between would be lost.)
+// The calls made before it reach the store first: every store call goes through
+// the control thread in order, and a store keeps one session's calls in order.
 #pragma once
 
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "session/session_service.hpp"
 #include "switchboard/names.hpp"
@@ -59,9 +59,10 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   Future set_user_now(std::optional<std::string> user);
   Future set_now(const std::string& key, Json value);
   Future get_now(const std::string& key);
-  // Starts op now, or after the rotation in progress (see the class comment).
+  // Starts op now, or once the rotation in progress completed (the class comment).
   Future call(std::function<Future()> op);
-  // Starts the rotation once every call made before it completed.
+  // Starts a rotation once the one in progress (if any) completed; calls made
+  // meanwhile wait for it.
   Future barrier(std::function<Future()> op);
 
   session::SessionService& service_;
@@ -70,8 +71,7 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   std::string id_;          // guarded by mu_
   std::string key_;         // guarded by mu_
   SessionRecord snapshot_;  // guarded by mu_
-  Future barrier_;             // guarded by mu_: the last rotation (ready when none)
-  std::vector<Future> since_;  // guarded by mu_: calls started after it, not yet complete
+  Future barrier_;  // guarded by mu_: the last rotation (ready when none is in progress)
 };
 
 }  // namespace switchboard::detail
