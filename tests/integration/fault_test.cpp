@@ -127,3 +127,32 @@ TEST_CASE("a bus that refuses a message it was handed: counted as dropped", "[in
   CHECK(err_code(c->rpc("t.sub", {"a"})) == "transport_unavailable");
   CHECK(call(*c, "t.echo", {"up"}) == json::parse(R"(["up"])"));
 }
+
+// Issue 13: the control thread's queue is bounded (limits.control_queue). A
+// transport whose publish blocks makes it fall behind: publishes past the bound
+// are refused at once (app.publish() returns false) and session calls fail with
+// store_unavailable, both counted as backpressure; nothing else is lost, and it
+// recovers when the queue drains.
+TEST_CASE("a control thread that falls behind: work past limits.control_queue is refused and "
+          "counted, then it recovers",
+          "[integration][fault]") {
+  ServerSettings settings;
+  settings.set("transport.use", "fault").set("fault.publish_delay", "100ms").set("limits.control_queue", "5");
+  TestServer srv(settings);
+  auto c = srv.connect();
+  // Pipelined: the subscribe reaches the control queue right behind the flood.
+  const auto flood = c->send_rpc("t.flood", {"room", "e", 50, 10});
+  const auto sub = c->send_rpc("t.sub", {"room"});
+  const auto accepted = ok(c->wait_reply(flood)).as_int64();
+  CHECK(accepted >= 5);   // the bound's worth (plus the one running)
+  CHECK(accepted <= 7);
+  const auto reply = c->wait_reply(sub);
+  CHECK(err_code(reply) == "store_unavailable");
+  CHECK(str(reply.at("err").at("message")).find("limits.control_queue") != std::string::npos);
+  const std::string text = srv.metrics();
+  CHECK(metric_value(text, "switchboard_backpressure_total") == static_cast<double>(50 - accepted + 1));
+  CHECK(metric_value(text, "switchboard_events_dropped_total") == static_cast<double>(50 - accepted));
+  // Drained (at most ~0.7 s of publishes): calls work again.
+  CHECK(eventually([&] { return c->rpc("t.sub", {"room"}).contains("r"); }));
+  CHECK(call(*c, "t.channel", {"room", "back"}) == json::value(true));
+}

@@ -365,3 +365,43 @@ TEST_CASE("a slow reader is cut off and counted: other clients keep receiving",
   CHECK(expect_event(*normal, "stillHere").at("c") == json::value("news"));
   expect_quiet(*normal, *normal);
 }
+
+// Issue 13: each event loop's inbox is bounded (limits.loop_inbox). A loop
+// stalled by a handler that blocks (against docs/threading.md) keeps at most the
+// bound's worth of bus deliveries; the rest are dropped for its connections only
+// and counted, other loops deliver everything, and the loop recovers.
+TEST_CASE("a loop stalled by a blocking handler drops deliveries past loop_inbox, counted; "
+          "other loops get everything",
+          "[integration][limits]") {
+  ServerSettings settings;
+  settings.set("server.threads", "2").set("limits.loop_inbox", "20");
+  TestServer srv(settings);
+  auto stalled = srv.connect();
+  auto other = srv.connect();  // connections go to the loops in turn: the other loop
+  call(*stalled, "t.sub", {"room"});
+  call(*other, "t.sub", {"room"});
+  const auto block = stalled->send_rpc("t.block", {1500});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the handler is sleeping
+  // 200 events in calls of 10: the publishing loop itself (busy in the handler
+  // while its own deliveries arrive) never holds more than its bound.
+  for (int k = 0; k < 20; ++k) {
+    const std::string name = "e" + std::to_string(k);
+    REQUIRE(call(*other, "t.flood", {"room", name.c_str(), 10, 10}) == json::value(10));
+    for (int i = 0; i < 10; ++i) {
+      auto ev = expect_event(*other, name);
+      REQUIRE(ev.at("p").as_array().at(0) == json::value(i));
+    }
+  }
+  CHECK(ok(stalled->wait_reply(block)) == json::value(1500));
+  // The stalled loop's connection gets the first 20, in order, and no more.
+  for (int i = 0; i < 20; ++i) {
+    auto ev = expect_event(*stalled, i < 10 ? "e0" : "e1");
+    CHECK(ev.at("p").as_array().at(0) == json::value(i % 10));
+  }
+  expect_quiet(*other, *stalled);
+  CHECK(metric_value(srv.metrics(), "switchboard_backpressure_total") == 180);
+  // Recovered: the next event reaches both.
+  call(*other, "t.channel", {"room", "after"});
+  expect_event(*stalled, "after");
+  expect_event(*other, "after");
+}

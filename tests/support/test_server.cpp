@@ -15,6 +15,9 @@
 //   t.fail(code, message)                               throws RpcError(code, message)
 //   t.async(ms, value)                                  resolves with value from another
 //                                                       thread after ms
+//   t.block(ms)                                         sleeps ms on the calling connection's
+//                                                       event loop (an app breaking the
+//                                                       no-blocking rule), then -> ms
 //   t.hold(key) / t.release(key, value)                 a reply held until released (for
 //                                                       reply ordering without timing)
 //   t.setData(key, value) t.getData(key)                free-form session data
@@ -180,6 +183,12 @@ void register_methods(sb::Server& app, Holds& holds) {
       p.resolve(value);
     }).detach();
     return p.future();
+  });
+  app.rpc("t.block", [](sb::Request& req) -> sb::Future {
+    auto ms = req.arg<int64_t>(0);
+    if (ms < 0 || ms > 10000) throw sb::RpcError("bad_args", "0..10000 ms");
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return ms;
   });
   app.rpc("t.hold",
           [&holds](sb::Request& req) -> sb::Future { return holds.hold(req.arg<std::string>(0)); });

@@ -56,7 +56,7 @@ struct Server::Impl {
     observe::set_log_level(observe::parse_log_level(settings.log_level));
     for (int i = 0; i < settings.server.threads; ++i) {
       loops.push_back(std::make_unique<net::EventLoop>(i, settings.server.write_interval));
-      inboxes.push_back(std::make_unique<routing::Inbox>());
+      inboxes.push_back(std::make_unique<routing::Inbox>(settings.limits.loop_inbox));
     }
     routing::DecodeLimits limits{settings.limits.max_bus_message_bytes,
                                  settings.limits.json_max_depth, settings.limits.channel_name_bytes,
@@ -64,14 +64,11 @@ struct Server::Impl {
     dispatcher = std::make_unique<routing::Dispatcher>(
         limits, settings.limits.max_bus_expansion_bytes, metrics, [this](std::shared_ptr<const routing::Delivery> d) {
           for (size_t i = 0; i < loops.size(); ++i) {
-            if (!inboxes[i]->push(d)) continue;  // a drain is already on its way
-            asio::post(loops[i]->ioc(), [l = loops[i].get(), in = inboxes[i].get(), m = &metrics] {
-              thread_local std::vector<std::shared_ptr<const routing::Delivery>> batch;
-              in->take(batch);
-              for (const auto& delivery : batch)
-                observe::bump(m->events_delivered, l->shard().dispatch(*delivery));
-              batch.clear();  // releases the deliveries (a session change's completion)
-            });
+            switch (inboxes[i]->push(d)) {
+              case routing::Inbox::Push::kPostDrain: post_drain(i); break;
+              case routing::Inbox::Push::kQueued: break;  // a drain is already on its way
+              case routing::Inbox::Push::kFull: observe::bump(metrics.loop_inbox_full); break;
+            }
           }
         });
     host = std::make_unique<plugin::PluginHost>(
@@ -88,6 +85,20 @@ struct Server::Impl {
   }
 
   ~Impl() { shutdown(); }
+
+  // Runs on loop i: dispatches a batch of its inbox, and posts itself again while
+  // more wait, so the loop's own I/O runs between batches.
+  void post_drain(size_t i) {
+    asio::post(loops[i]->ioc(), [this, i] {
+      static constexpr size_t kBatch = 256;
+      thread_local std::vector<std::shared_ptr<const routing::Delivery>> batch;
+      const bool more = inboxes[i]->take(batch, kBatch);
+      for (const auto& delivery : batch)
+        observe::bump(metrics.events_delivered, loops[i]->shard().dispatch(*delivery));
+      batch.clear();  // releases the deliveries (a session change's completion)
+      if (more) post_drain(i);
+    });
+  }
 
   void start() {
     {

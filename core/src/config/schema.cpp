@@ -115,6 +115,14 @@ const std::vector<SectionSpec>& core_schema() {
             "it bounds the session announcement, which must fit max_bus_message_bytes."},
            {"session_data_bytes", T::SWITCHBOARD_CONFIG_INT, "65536", false,
             "Sum of the key and JSON value bytes of one session's data (`limit_exceeded`)."},
+           {"control_queue", T::SWITCHBOARD_CONFIG_INT, "100000", false,
+            "Publishes and session-store calls waiting for the control thread (which alone "
+            "calls the plugins); past it a publish is refused and a session call fails with "
+            "`store_unavailable`, counted in switchboard_backpressure_total{queue=\"control\"}."},
+           {"loop_inbox", T::SWITCHBOARD_CONFIG_INT, "100000", false,
+            "Bus deliveries waiting for one event loop (a loop stalled by a blocking handler); "
+            "past it events for that loop's connections are dropped, counted in "
+            "switchboard_backpressure_total{queue=\"loop\"}. Session changes are never dropped."},
        }},
       {"log",
        "Logging to stderr.",

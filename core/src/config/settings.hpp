@@ -61,6 +61,8 @@ struct Settings {
     uint32_t new_sessions_per_second = 200;   // session records per second, whole process
     uint32_t session_channel_bytes = 65536;   // sum of a session's channel-name bytes
     uint32_t session_data_bytes = 65536;      // sum of a session's data keys + values
+    uint32_t control_queue = 100000;          // tasks waiting for the control thread
+    uint32_t loop_inbox = 100000;             // deliveries waiting for one event loop
   } limits;
   std::string log_level = "info";
 

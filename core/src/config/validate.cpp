@@ -316,6 +316,8 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   st.limits.new_sessions_per_second = as_u32(li, "new_sessions_per_second", src, l, 1);
   st.limits.session_channel_bytes = as_u32(li, "session_channel_bytes", src, l, 1);
   st.limits.session_data_bytes = as_u32(li, "session_data_bytes", src, l, 1);
+  st.limits.control_queue = as_u32(li, "control_queue", src, l, 1);
+  st.limits.loop_inbox = as_u32(li, "loop_inbox", src, l, 1);
   {
     // A session change is announced on the bus as one _session message with the
     // user id and every channel name; if the largest possible one does not fit

@@ -56,6 +56,13 @@ std::string Metrics::prometheus_text() {
           events_delivered.load());
   counter(o, "switchboard_events_dropped_total",
           "Messages the transport refused (backpressure, broker down).", events_dropped.load());
+  family(o, "counter", "switchboard_backpressure_total",
+         "Work refused because a bounded queue was full: control (publishes and session-store "
+         "calls, limits.control_queue), loop (bus deliveries to one event loop, limits.loop_inbox).",
+         "{queue=\"control\"}", std::to_string(control_queue_full.load()));
+  o.append("switchboard_backpressure_total{queue=\"loop\"} ")
+      .append(std::to_string(loop_inbox_full.load()))
+      .append("\n");
   counter(o, "switchboard_bus_messages_total", "Messages received from the bus.",
           bus_messages.load());
   counter(o, "switchboard_bus_malformed_total", "Bus messages dropped as malformed.",

@@ -46,6 +46,8 @@ struct Metrics {
   std::atomic<uint64_t> connections_refused{0};  // origin, caps, store down
   std::atomic<uint64_t> events_published{0};     // handed to the transport
   std::atomic<uint64_t> events_delivered{0};     // frames queued to connections
+  std::atomic<uint64_t> control_queue_full{0};  // refused: limits.control_queue
+  std::atomic<uint64_t> loop_inbox_full{0};     // dropped: limits.loop_inbox
   std::atomic<uint64_t> events_dropped{0};       // refused by the transport
   std::atomic<uint64_t> bus_messages{0};         // received from the transport
   std::atomic<uint64_t> bus_malformed{0};        // received and dropped as invalid

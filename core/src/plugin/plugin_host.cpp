@@ -30,7 +30,7 @@ config::Settings load_settings(const Config& config, std::string& plugins_dir) {
 
 PluginHost::PluginHost(const config::Settings& settings, const std::string& plugins_dir,
                        observe::Metrics& metrics, Deliver deliver)
-    : metrics_(metrics), work_(control_.get_executor()) {
+    : metrics_(metrics), max_queued_(settings.limits.control_queue), work_(control_.get_executor()) {
   auto config_of = [&](const std::string& name) {
     auto it = settings.plugin_config.find(name);
     return it == settings.plugin_config.end() ? ConfigEntries{} : it->second;
@@ -88,6 +88,25 @@ void PluginHost::stop() {
   store_.reset();
 }
 
+bool PluginHost::enqueue(std::function<void()> fn) {
+  if (queued_.fetch_add(1) >= max_queued_) {
+    queued_.fetch_sub(1);
+    observe::bump(metrics_.control_queue_full);
+    return false;
+  }
+  boost::asio::post(control_, [this, fn = std::move(fn)] {
+    queued_.fetch_sub(1);
+    fn();
+  });
+  return true;
+}
+
+namespace {
+Status busy() {
+  return Status(StatusCode::kUnavailable, "server busy: limits.control_queue tasks are waiting");
+}
+}  // namespace
+
 bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
   const char* why = stopped_ ? "server is stopping"
                     : metrics_.transport.state.load() != SWITCHBOARD_STATE_CONNECTED
@@ -98,7 +117,7 @@ bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
     if (done) done(Status(StatusCode::kUnavailable, why));
     return false;
   }
-  boost::asio::post(control_, [this, bytes = std::move(bytes), done = std::move(done)] {
+  auto run = [this, bytes = std::move(bytes), done] {
     Status s = running_ ? transport_->publish(bytes)
                         : Status(StatusCode::kUnavailable, "server is stopping");
     if (s.is_ok()) {
@@ -107,19 +126,23 @@ bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
       observe::bump(metrics_.events_dropped);
     }
     if (done) done(s);
-  });
-  return true;
+  };
+  if (enqueue(std::move(run))) return true;
+  observe::bump(metrics_.events_dropped);
+  if (done) done(busy());
+  return false;
 }
 
-void PluginHost::with_store(std::function<void(SessionStore&)> op, std::function<void()> on_stopped) {
+void PluginHost::with_store(std::function<void(SessionStore&)> op, std::function<void(Status)> refused) {
   if (stopped_) {
-    on_stopped();
+    refused(Status(StatusCode::kUnavailable, "server is stopping"));
     return;
   }
-  boost::asio::post(control_, [this, op = std::move(op), on_stopped = std::move(on_stopped)] {
+  auto run = [this, op = std::move(op), refused] {
     if (running_) op(*store_);
-    else on_stopped();
-  });
+    else refused(Status(StatusCode::kUnavailable, "server is stopping"));
+  };
+  if (!enqueue(std::move(run))) refused(busy());
 }
 
 }  // namespace switchboard::plugin

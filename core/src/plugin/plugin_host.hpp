@@ -48,20 +48,27 @@ class PluginHost {
   // Any thread. Publishes on the control thread; counts published / dropped;
   // done (optional) gets the transport's status on the control thread. Returns
   // false (and counts a drop, and done gets kUnavailable) without trying when
-  // the server is stopping or the transport's last reported state is not
-  // connected: at-most-once delivery drops rather than queues during an outage.
+  // the server is stopping, the transport's last reported state is not
+  // connected (at-most-once delivery drops rather than queues during an
+  // outage), or limits.control_queue tasks already wait for the control thread
+  // (also counted as backpressure).
   bool publish(std::string bytes, std::function<void(Status)> done = {});
-  // Any thread. Runs op(store) on the control thread; fails with kUnavailable
-  // after stop.
+  // Any thread. Runs op(store) on the control thread; refused(kUnavailable)
+  // instead after stop or when the control queue is full (on the caller's thread).
   void with_store(std::function<void(SessionStore&)> op,
-                  std::function<void()> on_stopped);
+                  std::function<void(Status)> refused);
 
   boost::asio::io_context& control() { return control_; }
   // The transport plugin declares SWITCHBOARD_CAP_SHARED: other processes see its bus.
   bool shared_bus() const { return shared_bus_; }
 
  private:
+  // Posts fn to the control thread unless limits.control_queue tasks are waiting.
+  bool enqueue(std::function<void()> fn);
+
   observe::Metrics& metrics_;
+  const size_t max_queued_;
+  std::atomic<size_t> queued_{0};  // enqueue()d tasks not yet run
   boost::asio::io_context control_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;

@@ -1,9 +1,17 @@
 // Deliveries on their way to one event loop. The dispatcher's thread appends;
-// the loop drains everything queued in one handler. A busy loop thus takes a
-// burst of deliveries per wake-up (and one post) instead of one post and one
-// wake-up per delivery; an idle loop still gets each one at once. FIFO.
+// the loop drains them in batches. A busy loop thus takes a burst of deliveries
+// per wake-up (and one post) instead of one post and one wake-up per delivery;
+// an idle loop still gets each one at once. FIFO.
+//
+// Bounded (limits.loop_inbox): a loop stalled by a blocking handler must not
+// grow memory without limit. Past the bound an event is refused (the caller
+// counts it); a session change never is — dropping one would leave that
+// session's connections on this loop with a stale user or channel set.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -14,27 +22,39 @@ namespace switchboard::routing {
 
 class Inbox {
  public:
-  // True when the caller must post a drain to the loop (none is pending).
-  bool push(std::shared_ptr<const Delivery> d) {
+  explicit Inbox(size_t max) : max_(max) {}
+
+  enum class Push {
+    kPostDrain,  // queued; the caller must post a drain to the loop (none is pending)
+    kQueued,     // queued; a drain is already on its way
+    kFull,       // refused: max deliveries are waiting (never for a session change)
+  };
+  Push push(std::shared_ptr<const Delivery> d) {
     std::lock_guard lock(mu_);
+    if (items_.size() >= max_ && d->kind != Delivery::Kind::kSession) return Push::kFull;
     items_.push_back(std::move(d));
-    if (drain_pending_) return false;
+    if (drain_pending_) return Push::kQueued;
     drain_pending_ = true;
-    return true;
+    return Push::kPostDrain;
   }
-  // Loop thread: swaps everything queued into `out` (emptied first); the next
-  // push asks for a new drain.
-  void take(std::vector<std::shared_ptr<const Delivery>>& out) {
+  // Loop thread: moves up to `batch` deliveries into `out` (emptied first).
+  // Returns true when more wait: the caller posts another drain (the pending
+  // flag stays set, so pushes meanwhile do not post one of their own).
+  bool take(std::vector<std::shared_ptr<const Delivery>>& out, size_t batch) {
     out.clear();
     std::lock_guard lock(mu_);
-    out.swap(items_);
-    drain_pending_ = false;
+    const size_t n = std::min(batch, items_.size());
+    std::move(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(out));
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n));
+    drain_pending_ = !items_.empty();
+    return drain_pending_;
   }
 
  private:
+  const size_t max_;
   std::mutex mu_;
-  std::vector<std::shared_ptr<const Delivery>> items_;  // guarded by mu_
-  bool drain_pending_ = false;                          // guarded by mu_
+  std::deque<std::shared_ptr<const Delivery>> items_;  // guarded by mu_
+  bool drain_pending_ = false;                         // guarded by mu_
 };
 
 }  // namespace switchboard::routing

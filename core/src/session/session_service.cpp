@@ -67,8 +67,8 @@ std::optional<std::string> SessionService::page_cookie(
 }
 
 void SessionService::with_store(std::function<void(SessionStore&)> fn,
-                                std::function<void()> stopped) {
-  host_.with_store(std::move(fn), std::move(stopped));
+                                std::function<void(Status)> refused) {
+  host_.with_store(std::move(fn), std::move(refused));
 }
 
 void SessionService::open(const std::optional<std::string>& cookie_value,
@@ -88,10 +88,10 @@ void SessionService::open(const std::optional<std::string>& cookie_value,
       done(s, std::move(o));
     };
   };
-  auto stopped = [done] { done(Status(StatusCode::kUnavailable, "server is stopping"), {}); };
+  auto refused = [done](Status s) { done(s, {}); };  // stopping, or the control queue is full
   // Creates the record for id, within the creation caps. A store that already
   // has id (another tab of the browser got there first) answers with that record.
-  auto create = [this, answer, stopped, peer_ip, done](const std::string& id, bool issued) {
+  auto create = [this, answer, refused, peer_ip, done](const std::string& id, bool issued) {
     bool per_ip = false;
     if (uint32_t wait = creation_limiter_.try_acquire(peer_ip, CreationLimiter::Clock::now(), per_ip)) {
       OpenedSession o;
@@ -108,7 +108,7 @@ void SessionService::open(const std::optional<std::string>& cookie_value,
         [this, id, on_created = answer(id, issued, true)](SessionStore& store) {
           store.create_session(id, ttl_ms_, on_created);
         },
-        stopped);
+        refused);
   };
   std::optional<std::string> id;
   if (cookie_value) id = verify_session_cookie(secret_, *cookie_value);
@@ -121,7 +121,7 @@ void SessionService::open(const std::optional<std::string>& cookie_value,
           loaded(s, r);
         });
       },
-      stopped);
+      refused);
 }
 
 Future SessionService::change(const std::string& key, StoreOp op,
@@ -145,7 +145,7 @@ Future SessionService::change(const std::string& key, StoreOp op,
           announce_binding(key, *r, p, std::move(value));
         });
       },
-      [p] { p.reject({"store_unavailable", "server is stopping"}); });
+      [p](Status refused) { p.reject(store_error(refused)); });
   return p.future();
 }
 
@@ -291,14 +291,14 @@ void SessionService::rotate_step(std::shared_ptr<Rotation> r) {
               r->promise, Json(r->user));
         }
       },
-      [r] { r->promise.reject({"store_unavailable", "server is stopping"}); });
+      [this, r](Status refused) { rotate_failed(r, refused); });
 }
 
 void SessionService::rotate_failed(const std::shared_ptr<Rotation>& r, const Status& s) {
   if (r->created) {
     // Best effort: the half-made copy would otherwise only expire with its TTL.
     host_.with_store([id = r->new_id](SessionStore& store) { store.remove(id, [](Status, const SessionRecord*) {}); },
-                     [] {});
+                     [](Status) {});
   }
   r->promise.reject(store_error(s));
 }

@@ -60,9 +60,10 @@ class SessionService {
   // Synchronous and creates no store record.
   std::optional<std::string> page_cookie(const std::optional<std::string>& cookie_value) const;
 
-  // Runs fn with the store on the control thread (or stopped when stopping): for
+  // Runs fn with the store on the control thread (or refused when stopping or the
+  // control queue is full): for
   // follow-up store calls made from a completion, which may run on any thread.
-  void with_store(std::function<void(SessionStore&)> fn, std::function<void()> stopped);
+  void with_store(std::function<void(SessionStore&)> fn, std::function<void(Status)> refused);
 
   // Runs one store operation and, when announce is set, publishes the session's
   // new binding. The Future resolves to result(record).

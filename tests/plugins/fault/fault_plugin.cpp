@@ -2,9 +2,10 @@
 // integration tests can show what users see when a broker or store misbehaves
 // (health 503, RPC errors, refused handshakes). Built with the public SDK only.
 //
-//   fault: { state: failed, refuse_publish: true, store_fail: writes }
+//   fault: { state: failed, refuse_publish: true, store_fail: writes, publish_delay: 20ms }
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "../loopback.hpp"
 #include "switchboard/plugin.hpp"
@@ -25,7 +26,7 @@ class FaultTransport final : public switchboard::Transport {
  public:
   FaultTransport(const switchboard::PluginConfig& c, switchboard::Host host)
       : host_(host), loop_(host), state_(parse_state(c.get_string("state"))),
-        refuse_(c.get_bool("refuse_publish")) {}
+        refuse_(c.get_bool("refuse_publish")), delay_(c.get_duration_in("publish_delay", std::chrono::milliseconds(0), std::chrono::milliseconds(10000))) {}
 
   Status start() override {
     loop_.start();
@@ -33,6 +34,8 @@ class FaultTransport final : public switchboard::Transport {
     return {};
   }
   Status publish(std::string_view bytes) override {
+    // A plugin that blocks its caller: the host's control thread falls behind.
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     if (refuse_) return {StatusCode::kUnavailable, "fault: publishing refused"};
     if (!loop_.push(bytes)) return {StatusCode::kUnavailable, "stopped"};
     return {};
@@ -44,6 +47,7 @@ class FaultTransport final : public switchboard::Transport {
   test_plugins::Loopback loop_;
   switchboard_state state_;
   bool refuse_;
+  std::chrono::milliseconds delay_;
 };
 
 // A plain map store whose writes (or everything) fail with UNAVAILABLE.
@@ -103,6 +107,7 @@ const switchboard::ConfigKey kKeys[] = {
     {"state", SWITCHBOARD_CONFIG_STRING, "connected",
      "State the transport reports: connected, reconnecting or failed."},
     {"refuse_publish", SWITCHBOARD_CONFIG_BOOL, "false", "Answer every publish with UNAVAILABLE."},
+    {"publish_delay", SWITCHBOARD_CONFIG_DURATION, "0ms", "Block every publish call this long."},
     {"store_fail", SWITCHBOARD_CONFIG_STRING, "none",
      "none; writes (loads work, changes fail); all (every store call fails)."},
 };
