@@ -4,7 +4,7 @@
 
 #include <boost/json.hpp>
 
-#include "net/client_frames.hpp"
+#include "protocol/client_frames.hpp"
 #include "routing/dispatcher.hpp"
 #include "routing/envelope.hpp"
 #include "routing/index.hpp"
@@ -220,6 +220,6 @@ TEST_CASE("non-finite numbers in a bus message's p are malformed", "[envelope][j
 
 TEST_CASE("client frames escape strings", "[envelope]") {
   std::string ch = "q\"uote";
-  CHECK(switchboard::net::event_frame("e\n", "[]", &ch) ==
+  CHECK(switchboard::protocol::event_frame("e\n", "[]", &ch) ==
         R"({"t":"event","e":"e\n","p":[],"c":"q\"uote"})");
 }

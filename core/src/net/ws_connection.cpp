@@ -4,7 +4,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
-#include "net/client_frames.hpp"
+#include "protocol/client_frames.hpp"
 #include "observe/log.hpp"
 #include "routing/finite_numbers.hpp"
 #include "rpc/rpc_frame.hpp"
@@ -14,6 +14,10 @@ namespace switchboard::net {
 namespace json = boost::json;
 namespace asio = boost::asio;
 using error_code = boost::system::error_code;
+using protocol::error_frame;
+using protocol::error_reply_frame;
+using protocol::ready_frame;
+using protocol::reply_frame;
 
 namespace {
 // Outbound buffers kept between writes up to these sizes (larger ones are freed).

@@ -1,8 +1,8 @@
-#include "net/client_frames.hpp"
+#include "protocol/client_frames.hpp"
 
 #include <boost/json.hpp>
 
-namespace switchboard::net {
+namespace switchboard::protocol {
 namespace json = boost::json;
 
 std::string event_frame_head(std::string_view event, std::string_view params_json) {
@@ -62,4 +62,4 @@ std::string error_frame(std::string_view code, std::string_view message) {
   return json::serialize(o);
 }
 
-}  // namespace switchboard::net
+}  // namespace switchboard::protocol

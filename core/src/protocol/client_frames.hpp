@@ -8,7 +8,7 @@
 
 #include <boost/json/value.hpp>
 
-namespace switchboard::net {
+namespace switchboard::protocol {
 
 // {"t":"event","e":<event>,"p":<params_json>[,"c":<channel>]}
 std::string event_frame(std::string_view event, std::string_view params_json,
@@ -24,4 +24,4 @@ std::string reply_frame(uint64_t id, const boost::json::value& result);
 std::string error_reply_frame(uint64_t id, std::string_view code, std::string_view message);
 std::string error_frame(std::string_view code, std::string_view message);
 
-}  // namespace switchboard::net
+}  // namespace switchboard::protocol

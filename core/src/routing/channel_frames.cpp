@@ -1,13 +1,13 @@
 #include "routing/channel_frames.hpp"
 
-#include "net/client_frames.hpp"
+#include "protocol/client_frames.hpp"
 #include "observe/metrics.hpp"
 
 namespace switchboard::routing {
 
 ChannelFrames::ChannelFrames(std::string_view event, std::string_view params_json,
                              size_t channel_count, Bound bound)
-    : head_(net::event_frame_head(event, params_json)),
+    : head_(protocol::event_frame_head(event, params_json)),
       count_(channel_count),
       bound_(std::move(bound)),
       once_(std::make_unique<std::once_flag[]>(channel_count)),
@@ -20,7 +20,7 @@ Frame ChannelFrames::get(size_t i, const std::string& name) const {
 }
 
 Frame ChannelFrames::build(const std::string& name) const {
-  std::string tail = net::channel_frame_tail(name);
+  std::string tail = protocol::channel_frame_tail(name);
   const uint64_t size = head_.size() + tail.size();
   if (bytes_.fetch_add(size, std::memory_order_relaxed) + size > bound_.max_bytes) {
     bytes_.fetch_sub(size, std::memory_order_relaxed);

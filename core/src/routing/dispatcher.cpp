@@ -1,6 +1,6 @@
 #include "routing/dispatcher.hpp"
 
-#include "net/client_frames.hpp"
+#include "protocol/client_frames.hpp"
 
 namespace switchboard::routing {
 
@@ -34,7 +34,7 @@ std::shared_ptr<Delivery> Dispatcher::build(Envelope&& e, ChannelFrames::Bound b
                                                               e.targets.size(), std::move(bound));
   } else {
     d->frames.push_back(
-        std::make_shared<const std::string>(net::event_frame(e.event, e.params_json, nullptr)));
+        std::make_shared<const std::string>(protocol::event_frame(e.event, e.params_json, nullptr)));
   }
   d->targets = std::move(e.targets);
   return d;
