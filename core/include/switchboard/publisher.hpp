@@ -5,7 +5,8 @@
 // configured transport) and every server process delivers it to its matching
 // connections. Delivery is at-most-once; order is kept per publisher per
 // connection. A call returns false when the message was dropped at once because
-// the transport is not connected (an outage) or the server is stopping; a
+// the transport is not connected (an outage), the server is stopping, or
+// limits.control_queue publishes and session calls are already waiting; a
 // message the transport itself refuses later (backpressure) cannot be reported
 // to the call. Both are counted in /metrics as switchboard_events_dropped_total.
 // A call that can never be delivered throws std::invalid_argument naming the

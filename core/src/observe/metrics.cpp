@@ -55,7 +55,9 @@ std::string Metrics::prometheus_text() {
   counter(o, "switchboard_events_delivered_total", "Event frames queued to connections.",
           events_delivered.load());
   counter(o, "switchboard_events_dropped_total",
-          "Messages the transport refused (backpressure, broker down).", events_dropped.load());
+          "Messages not published: refused by the transport (backpressure, broker down) or "
+          "before it (transport not connected, control queue full).",
+          events_dropped.load());
   family(o, "counter", "switchboard_backpressure_total",
          "Work refused because a bounded queue was full: control (publishes and session-store "
          "calls, limits.control_queue), loop (bus deliveries to one event loop, limits.loop_inbox).",
