@@ -11,7 +11,6 @@ using switchboard::StatusCode;
 
 namespace {
 
-enum LogKind { kDelivery, kConsumer, kClient, kLibrary };  // KafkaTransport::last_log_
 
 std::string instance_id() {
   std::random_device rd;
@@ -306,7 +305,7 @@ void KafkaTransport::on_message(rd_kafka_message_t* m) {
     if (!stopping_) host_.deliver({static_cast<const char*>(m->payload), m->len});
   } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
     host_.count("consumer_errors");
-    log_limited(SWITCHBOARD_LOG_WARN, "consumer", rd_kafka_message_errstr(m));
+    log_limited(SWITCHBOARD_LOG_WARN, LogKind::kConsumer, rd_kafka_message_errstr(m));
     if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
         m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
       next_health_ = {};  // look again at once (the topic may be gone)
@@ -322,15 +321,15 @@ void KafkaTransport::report(int state, const std::string& detail) {
   host_.report_state(static_cast<switchboard_state>(state), detail);
 }
 
-void KafkaTransport::log_limited(switchboard_log_level level, const std::string& what, const std::string& text) {
-  int kind = what == "delivery" ? kDelivery : what == "consumer" ? kConsumer : what == "client" ? kClient : kLibrary;
-  // Per kind at most one line a second; librdkafka's own lines (which repeat every
-  // reconnect attempt through an outage the state already reports) every 30 s.
-  const auto every = kind == kLibrary || kind == kClient ? std::chrono::seconds(30) : std::chrono::seconds(1);
+void KafkaTransport::log_limited(switchboard_log_level level, LogKind kind, const std::string& text) {
+  static constexpr const char* kWhat[] = {"delivery", "consumer", "client", "librdkafka"};
+  const auto k = static_cast<size_t>(kind);
+  const auto every =
+      kind == LogKind::kLibrary || kind == LogKind::kClient ? std::chrono::seconds(30) : std::chrono::seconds(1);
   auto now = std::chrono::steady_clock::now();
-  if (last_log_[kind] != std::chrono::steady_clock::time_point{} && now - last_log_[kind] < every) return;
-  last_log_[kind] = now;
-  host_.log(level, "kafka: " + what + ": " + text);
+  if (last_log_[k] != std::chrono::steady_clock::time_point{} && now - last_log_[k] < every) return;
+  last_log_[k] = now;
+  host_.log(level, std::string("kafka: ") + kWhat[k] + ": " + text);
 }
 
 // ---- librdkafka callbacks: served by rd_kafka_poll / consumer_poll on the
@@ -341,7 +340,7 @@ void KafkaTransport::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || t->closed_) return;
   t->host_.count("delivery_failed");
   if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-    t->log_limited(SWITCHBOARD_LOG_WARN, "delivery",
+    t->log_limited(SWITCHBOARD_LOG_WARN, LogKind::kDelivery,
                    std::string("an event was not delivered to the topic and is dropped (") + rd_kafka_err2str(m->err) +
                        "; counted in switchboard_plugin_events_total{event=\"delivery_failed\"})");
 }
@@ -355,14 +354,14 @@ void KafkaTransport::on_error(rd_kafka_t*, int err, const char* reason, void* op
     t->next_health_ = {};  // look for the way back at once
     return;
   }
-  t->log_limited(SWITCHBOARD_LOG_WARN, "client", reason);
+  t->log_limited(SWITCHBOARD_LOG_WARN, LogKind::kClient, reason);
 }
 
 void KafkaTransport::on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   auto* t = static_cast<KafkaTransport*>(rd_kafka_opaque(rk));
   if (!t || t->closed_ || level > 4) return;  // warnings and worse; the rest is librdkafka's debug chatter
   // Never above a warning: what matters of an outage is in the state reports.
-  t->log_limited(std::min(level_of(level), SWITCHBOARD_LOG_WARN), "librdkafka", std::string(fac) + ": " + buf);
+  t->log_limited(std::min(level_of(level), SWITCHBOARD_LOG_WARN), LogKind::kLibrary, std::string(fac) + ": " + buf);
 }
 
 }  // namespace kafka_plugin

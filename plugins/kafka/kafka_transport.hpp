@@ -61,7 +61,10 @@ class KafkaTransport final : public switchboard::Transport {
   void serve_producer();
   void on_message(rd_kafka_message_t* m);
   void report(int state, const std::string& detail);
-  void log_limited(switchboard_log_level level, const std::string& what, const std::string& text);
+  // Warnings and errors, at most one line a second per kind (librdkafka's own
+  // lines and client errors every 30 s: they repeat on every reconnect attempt).
+  enum class LogKind : size_t { kDelivery, kConsumer, kClient, kLibrary, kCount };
+  void log_limited(switchboard_log_level level, LogKind kind, const std::string& text);
   bool sleep_unless_stopping(std::chrono::milliseconds d);
   int timeout_ms() const;
 
@@ -88,7 +91,7 @@ class KafkaTransport final : public switchboard::Transport {
   std::chrono::steady_clock::time_point next_health_{};
   int reported_ = -1;
   std::string reported_detail_;
-  std::chrono::steady_clock::time_point last_log_[4]{};
+  std::chrono::steady_clock::time_point last_log_[static_cast<size_t>(LogKind::kCount)]{};
   bool started_ = false;  // control thread
   bool stopped_ = false;  // control thread
 };
