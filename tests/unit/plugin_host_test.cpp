@@ -1,0 +1,110 @@
+// plugin::PluginHost: the control thread's gate in front of the plugins — refusals
+// while the transport is down, the control-queue bound, and after stop(). Uses the
+// test-only `fault` plugin (a transport whose publish can block) and `memory`.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "plugin/plugin_host.hpp"
+#include "switchboard/config.hpp"
+
+using namespace switchboard;
+
+namespace {
+struct Hosted {
+  config::Settings settings;
+  observe::Metrics metrics;
+  std::unique_ptr<plugin::PluginHost> host;
+
+  explicit Hosted(const std::string& yaml) {
+    std::string dir;
+    settings = plugin::load_settings(
+        Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n" + yaml, "test.yaml"), dir);
+    host = std::make_unique<plugin::PluginHost>(settings, dir, metrics, [](std::string_view) {});
+    host->start();
+  }
+};
+
+// publish()'s done callback, as a future.
+struct Outcome {
+  std::shared_ptr<std::promise<Status>> p = std::make_shared<std::promise<Status>>();
+  std::future<Status> f = p->get_future();
+  std::function<void(Status)> done() {
+    return [p = p](Status s) { p->set_value(std::move(s)); };
+  }
+  Status get() {
+    REQUIRE(f.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    return f.get();
+  }
+};
+}  // namespace
+
+TEST_CASE("PluginHost refuses a publish at once while the transport is not connected",
+          "[unit][plugin_host]") {
+  Hosted h("transport: {use: fault}\nfault: {state: reconnecting}\n");
+  Outcome o;
+  CHECK_FALSE(h.host->publish("x", o.done()));
+  Status s = o.get();
+  CHECK(s.code() == StatusCode::kUnavailable);
+  CHECK(s.message() == "transport not connected");
+  CHECK(h.metrics.events_dropped.load() == 1);
+  CHECK(h.metrics.events_published.load() == 0);
+}
+
+TEST_CASE("PluginHost bounds the control queue: publishes and store calls past it are refused and "
+          "counted, and it recovers",
+          "[unit][plugin_host]") {
+  Hosted h("transport: {use: fault}\nfault: {publish_delay: 100ms}\nlimits: {control_queue: 3}\n");
+  // One publish keeps the control thread busy for 100 ms; then 3 may wait.
+  REQUIRE(h.host->publish("x"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i)
+    if (h.host->publish("x")) ++accepted;
+  CHECK(accepted == 3);
+  CHECK(h.metrics.control_queue_full.load() == static_cast<uint64_t>(10 - accepted));
+  CHECK(h.metrics.events_dropped.load() == static_cast<uint64_t>(10 - accepted));
+
+  Outcome refused;
+  auto ran_anyway = std::make_shared<std::atomic<bool>>(false);  // set on the control thread
+  h.host->with_store([ran_anyway](SessionStore&) { *ran_anyway = true; }, refused.done());
+  Status s = refused.get();
+  CHECK(s.code() == StatusCode::kUnavailable);
+  CHECK(s.message().find("limits.control_queue") != std::string::npos);
+  CHECK(h.metrics.control_queue_full.load() == static_cast<uint64_t>(10 - accepted + 1));
+
+  // Drained (at most ~0.4 s of publishes): work runs again.
+  std::promise<void> ran;
+  bool queued = false;
+  for (int i = 0; i < 50 && !queued; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (h.metrics.events_published.load() == static_cast<uint64_t>(1 + accepted)) queued = true;
+  }
+  REQUIRE(queued);
+  auto refused_again = std::make_shared<std::atomic<bool>>(false);
+  h.host->with_store([&ran](SessionStore&) { ran.set_value(); }, [refused_again](Status) { *refused_again = true; });
+  CHECK(ran.get_future().wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  CHECK_FALSE(refused_again->load());
+  CHECK_FALSE(ran_anyway->load());
+}
+
+TEST_CASE("after stop(), PluginHost refuses publishes and store calls: server is stopping",
+          "[unit][plugin_host]") {
+  Hosted h("");
+  h.host->stop();
+  Outcome pub;
+  CHECK_FALSE(h.host->publish("x", pub.done()));
+  CHECK(pub.get().message() == "server is stopping");
+  Outcome store;
+  bool ran = false;  // stop() joined the control thread: nothing runs after it
+  h.host->with_store([&ran](SessionStore&) { ran = true; }, store.done());
+  Status s = store.get();
+  CHECK(s.code() == StatusCode::kUnavailable);
+  CHECK(s.message() == "server is stopping");
+  CHECK_FALSE(ran);
+}
