@@ -109,7 +109,7 @@ struct Options {
   std::vector<double> rates = {100, 1000, 10000};
   double seconds = 5;
   double warmup = 1;
-  double warmup_rate = 0;  // 0: the first of rates
+  double warmup_rate = 0;  // set from the first of rates unless given
   size_t size = 100;
 };
 
@@ -159,6 +159,7 @@ Options parse(int argc, char** argv) {
     }
   }
   if (o.rates.empty()) throw std::runtime_error("--rates names no rate");
+  if (o.warmup_rate == 0) o.warmup_rate = o.rates[0];
   return o;
 }
 
@@ -198,7 +199,7 @@ int main(int argc, char** argv) {
     // not the steady-state hop).
     for (size_t si = opt.warmup > 0 ? 0 : 1; si <= opt.rates.size(); ++si) {
       const bool warm = si == 0;
-      const double rate = warm ? (opt.warmup_rate > 0 ? opt.warmup_rate : opt.rates[0]) : opt.rates[si - 1];
+      const double rate = warm ? opt.warmup_rate : opt.rates[si - 1];
       const auto total = static_cast<uint64_t>(rate * (warm ? opt.warmup : opt.seconds));
       const auto step = static_cast<uint32_t>(si + 1);
       other.begin(step, total);

@@ -185,3 +185,17 @@ TEST_CASE("a plugin's malformed list default is a ConfigError naming the key", "
                                           Catch::Contains("built-in default"));
   }
 }
+
+TEST_CASE("the queue bounds: defaults, and 0 or a negative value refused naming the key", "[config]") {
+  auto s = validate(Config::defaults(), memory_section());
+  CHECK(s.limits.control_queue == 100000);
+  CHECK(s.limits.loop_inbox == 100000);
+  CHECK(check("limits: { control_queue: 1, loop_inbox: 7 }").limits.loop_inbox == 7);
+  for (const char* key : {"control_queue", "loop_inbox"}) {
+    for (const char* bad : {"0", "-1", "4294967296"}) {
+      INFO(key << ": " << bad);
+      auto e = error_of(std::string("limits: { ") + key + ": " + bad + " }");
+      CHECK_THAT(e, Catch::Contains("test.yaml") && Catch::Contains(std::string("limits.") + key));
+    }
+  }
+}

@@ -65,6 +65,13 @@ struct Service {
     status = s;
     return o;
   }
+  // A new session, REQUIRE-d to open.
+  session::OpenedSession opened() {
+    Status st;
+    auto o = open(std::nullopt, st);
+    REQUIRE(st.is_ok());
+    return o;
+  }
   std::string cookie_for(const std::string& id) { return session::sign_session_id(settings.session.secret, id); }
 };
 
@@ -74,6 +81,12 @@ Outcome wait(const Future& f, std::chrono::seconds limit = std::chrono::seconds(
   auto fut = p.get_future();
   REQUIRE(fut.wait_for(limit) == std::future_status::ready);
   return fut.get();
+}
+
+// The error code of a failed outcome; FAILs if it succeeded.
+std::string error_code(const Outcome& out) {
+  REQUIRE(std::holds_alternative<Error>(out));
+  return std::get<Error>(out).code;
 }
 
 Future add_channel(Service& s, const session::OpenedSession& o, const std::string& channel) {
@@ -91,8 +104,7 @@ TEST_CASE("SessionService::open issues, creates under a signed id, and replaces 
   Service s("session: {secret: \"unit-test-secret\"}\n");
   Status st;
   SECTION("no cookie: a new id, issued and created") {
-    auto o = s.open(std::nullopt, st);
-    REQUIRE(st.is_ok());
+    auto o = s.opened();
     CHECK(o.issued);
     CHECK(o.created);
     CHECK(session::well_formed_session_id(o.id));
@@ -138,9 +150,7 @@ TEST_CASE("SessionService::open refuses creations past new_sessions_per_ip with 
 TEST_CASE("SessionService::change completes on the echo of its own announcement only",
           "[unit][session_service]") {
   Service s;
-  Status st;
-  auto o = s.open(std::nullopt, st);
-  REQUIRE(st.is_ok());
+  auto o = s.opened();
   s.apply = false;  // hold the echoes
   Future f = add_channel(s, o, "room");
   // The announcement went out; until this server applied it, the change is pending.
@@ -169,13 +179,10 @@ TEST_CASE("SessionService::change completes on the echo of its own announcement 
 TEST_CASE("SessionService::change fails with transport_unavailable when its echo never comes",
           "[unit][session_service]") {
   Service s;
-  Status st;
-  auto o = s.open(std::nullopt, st);
-  REQUIRE(st.is_ok());
+  auto o = s.opened();
   s.apply = false;
   auto out = wait(add_channel(s, o, "room"), std::chrono::seconds(15));  // after the 5 s bound
-  REQUIRE(std::holds_alternative<Error>(out));
-  CHECK(std::get<Error>(out).code == "transport_unavailable");
+  CHECK(error_code(out) == "transport_unavailable");
 }
 
 TEST_CASE("SessionService::change reports a store refusal as store_unavailable, and a missing "
@@ -183,12 +190,9 @@ TEST_CASE("SessionService::change reports a store refusal as store_unavailable, 
           "[unit][session_service]") {
   SECTION("the store fails writes") {
     Service s("session: {store: fault}\nfault: {store_fail: writes}\n");
-    Status st;
-    auto o = s.open(std::nullopt, st);  // the fault store creates records in this mode
-    REQUIRE(st.is_ok());
+    auto o = s.opened();  // the fault store creates records in this mode
     auto out = wait(add_channel(s, o, "room"));
-    REQUIRE(std::holds_alternative<Error>(out));
-    CHECK(std::get<Error>(out).code == "store_unavailable");
+    CHECK(error_code(out) == "store_unavailable");
   }
   SECTION("the record is gone") {
     Service s;
@@ -196,7 +200,6 @@ TEST_CASE("SessionService::change reports a store refusal as store_unavailable, 
     gone.id = session::new_session_id();
     gone.key = s.service->routing_key_of(gone.id);
     auto out = wait(add_channel(s, gone, "room"));
-    REQUIRE(std::holds_alternative<Error>(out));
-    CHECK(std::get<Error>(out).code == "session_expired");
+    CHECK(error_code(out) == "session_expired");
   }
 }

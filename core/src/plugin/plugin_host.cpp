@@ -102,45 +102,36 @@ bool PluginHost::enqueue(std::function<void()> fn) {
 }
 
 namespace {
+Status stopping() { return Status(StatusCode::kUnavailable, "server is stopping"); }
 Status busy() {
   return Status(StatusCode::kUnavailable, "server busy: limits.control_queue tasks are waiting");
 }
 }  // namespace
 
 bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
-  const char* why = stopped_ ? "server is stopping"
-                    : metrics_.transport.state.load() != SWITCHBOARD_STATE_CONNECTED
-                        ? "transport not connected"
-                        : nullptr;
-  if (why != nullptr) {
-    observe::bump(metrics_.events_dropped);
-    if (done) done(Status(StatusCode::kUnavailable, why));
-    return false;
+  Status refused = stopped_ ? stopping()
+                   : metrics_.transport.state.load() != SWITCHBOARD_STATE_CONNECTED
+                       ? Status(StatusCode::kUnavailable, "transport not connected")
+                       : Status::ok();
+  if (refused.is_ok()) {
+    auto run = [this, bytes = std::move(bytes), done] {
+      Status s = running_ ? transport_->publish(bytes) : stopping();
+      observe::bump(s.is_ok() ? metrics_.events_published : metrics_.events_dropped);
+      if (done) done(s);
+    };
+    if (enqueue(std::move(run))) return true;
+    refused = busy();
   }
-  auto run = [this, bytes = std::move(bytes), done] {
-    Status s = running_ ? transport_->publish(bytes)
-                        : Status(StatusCode::kUnavailable, "server is stopping");
-    if (s.is_ok()) {
-      observe::bump(metrics_.events_published);
-    } else {
-      observe::bump(metrics_.events_dropped);
-    }
-    if (done) done(s);
-  };
-  if (enqueue(std::move(run))) return true;
   observe::bump(metrics_.events_dropped);
-  if (done) done(busy());
+  if (done) done(refused);
   return false;
 }
 
 void PluginHost::with_store(std::function<void(SessionStore&)> op, std::function<void(Status)> refused) {
-  if (stopped_) {
-    refused(Status(StatusCode::kUnavailable, "server is stopping"));
-    return;
-  }
+  if (stopped_) return refused(stopping());
   auto run = [this, op = std::move(op), refused] {
     if (running_) op(*store_);
-    else refused(Status(StatusCode::kUnavailable, "server is stopping"));
+    else refused(stopping());
   };
   if (!enqueue(std::move(run))) refused(busy());
 }

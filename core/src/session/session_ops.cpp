@@ -59,6 +59,12 @@ Future fail_if(const Future& f, std::shared_ptr<std::atomic<bool>> undone, Error
   });
 }
 
+// A sign-in (or a switch of user) rotates the session id; signing out, or in
+// again as the same user, does not.
+bool rotates(const std::optional<std::string>& user, const std::optional<std::string>& current) {
+  return user && user != current;
+}
+
 // Starts op once gate (a sign-in's rotation) completed, and completes done as
 // op's Future does; never under the caller's lock (op takes it). When the gate
 // failed for an unreachable store, op fails with that at once instead of
@@ -142,12 +148,12 @@ Future SessionOps::list() {
 
 Future SessionOps::set_user(std::optional<std::string> user) {
   auto op = [self = shared_from_this(), user] { return self->set_user_now(user); };
-  bool rotates = false;
+  bool rotating = false;
   {
     std::lock_guard lock(mu_);
-    rotates = user && user != snapshot_.user_id;  // as set_user_now decides
+    rotating = rotates(user, snapshot_.user_id);
   }
-  return rotates ? barrier(std::move(op)) : call(std::move(op));
+  return rotating ? barrier(std::move(op)) : call(std::move(op));
 }
 
 Future SessionOps::set(const std::string& key, Json value) {
@@ -241,7 +247,7 @@ Future SessionOps::set_user_now(std::optional<std::string> user) {
     old_key = key_;
     current = snapshot_.user_id;
   }
-  if (user && user != current) {
+  if (rotates(user, current)) {
     // Sign-in or switch of user: a new session id, so that an id known before
     // (e.g. planted by an attacker) does not name the signed-in session. Sign-out
     // keeps the id: an anonymous session is worth nothing to a fixer.
