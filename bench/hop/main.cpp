@@ -163,9 +163,9 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-bool wait_connected(switchboard::observe::Metrics& m, std::chrono::seconds limit) {
+bool wait_connected(const switchboard::plugin::PluginHost& h, std::chrono::seconds limit) {
   auto until = Clock::now() + limit;
-  while (m.transport.state.load() != SWITCHBOARD_STATE_CONNECTED) {
+  while (h.transport_state().state.load() != SWITCHBOARD_STATE_CONNECTED) {
     if (Clock::now() > until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     switchboard::plugin::PluginHost b(settings, dir, mb, [&](std::string_view b) { other.deliver(b); });
     a.start();
     b.start();
-    if (!wait_connected(ma, std::chrono::seconds(10)) || !wait_connected(mb, std::chrono::seconds(10)))
+    if (!wait_connected(a, std::chrono::seconds(10)) || !wait_connected(b, std::chrono::seconds(10)))
       throw std::runtime_error("the " + transport + " transport did not report connected within 10 s");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both subscribed
 

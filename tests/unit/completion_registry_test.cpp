@@ -39,7 +39,8 @@ TEST_CASE("completion registry: the first completion runs, a second is counted a
   CHECK(scope->ignored() == 1);
   CHECK(observe::store_duplicate_completions().load() == process_before + 1);
   observe::Metrics metrics;
-  CHECK(metrics.prometheus_text().find("\nswitchboard_store_duplicate_completions_total " +
+  observe::ComponentState transport, store;
+  CHECK(metrics.prometheus_text(transport, store).find("\nswitchboard_store_duplicate_completions_total " +
                                        std::to_string(process_before + 1) + "\n") !=
         std::string::npos);
   CHECK(reg.describe_ignored() == "store completed add_channels twice");

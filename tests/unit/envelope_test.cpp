@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
-#include "fake_subscriber.hpp"
+#include "fake_connection.hpp"
 
 #include <boost/json.hpp>
 
 #include "protocol/client_frames.hpp"
-#include "routing/dispatcher.hpp"
+#include "routing/fanout.hpp"
 #include "routing/envelope.hpp"
 #include "routing/index.hpp"
 
@@ -124,13 +124,13 @@ std::string channel_message(size_t n, std::string_view prefix = "c") {
 }
 }  // namespace
 
-TEST_CASE("the dispatcher builds a channel's frame only where it has subscribers, naming it",
-          "[envelope][dispatcher]") {
+TEST_CASE("the fan-out builds a channel's frame only where it has subscribers, naming it",
+          "[envelope][fanout]") {
   Envelope e;
   std::string err;
   REQUIRE(decode(R"({"t":"channel","channels":["a","b","c"],"e":"m","p":[1]})", e, err) ==
           DecodeResult::kOk);
-  auto d = Dispatcher::build(std::move(e));
+  auto d = Fanout::build(std::move(e));
   REQUIRE(d->channel_frames);
   CHECK(d->channel_frames->built() == 0);  // nothing before a loop asks
 
@@ -149,7 +149,7 @@ TEST_CASE("the dispatcher builds a channel's frame only where it has subscribers
 }
 
 TEST_CASE("a bus message's expansion is bounded: frames past the bound are not built, counted",
-          "[envelope][dispatcher]") {
+          "[envelope][fanout]") {
   Envelope e;
   std::string err;
   const std::string big(1000, 'x');
@@ -159,7 +159,7 @@ TEST_CASE("a bus message's expansion is bounded: frames past the bound are not b
   ChannelFrames::Bound bound;
   bound.max_bytes = 2500;  // room for two frames of ~1030 bytes
   bound.refused = &refused;
-  auto d = Dispatcher::build(std::move(e), bound);
+  auto d = Fanout::build(std::move(e), bound);
   IndexShard shard;
   FakeConn x("s1", "A");
   shard.add(&x, std::nullopt, {"a", "b", "c", "d"});

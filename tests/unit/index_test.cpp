@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "fake_subscriber.hpp"
+#include "fake_connection.hpp"
 
 #include "routing/index.hpp"
 

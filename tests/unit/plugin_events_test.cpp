@@ -11,15 +11,16 @@ using namespace switchboard;
 
 TEST_CASE("plugin events: counted per name, rendered per component", "[metrics]") {
   observe::Metrics m;
-  m.transport.name = "nats";
-  m.store.name = "nats";
-  plugin::HostBridge bridge("transport:nats", &m.transport, nullptr);
+  observe::ComponentState transport, store;
+  transport.name = "nats";
+  store.name = "nats";
+  plugin::HostBridge bridge("transport:nats", &transport, nullptr);
   Host host(bridge.table());
   host.count("slow_consumer_dropped", 5);
   host.count("slow_consumer_dropped", 7);
   host.count("reconnects");
-  m.store.count("reconnects", 2);
-  auto text = m.prometheus_text();
+  store.count("reconnects", 2);
+  auto text = m.prometheus_text(transport, store);
   CHECK_THAT(text, Catch::Contains("# TYPE switchboard_plugin_events_total counter"));
   CHECK_THAT(text, Catch::Contains(
                        "switchboard_plugin_events_total{plugin=\"nats\",component=\"transport\",event=\"slow_consumer_dropped\"} 12\n"));

@@ -24,7 +24,7 @@ using namespace switchboard;
 
 namespace {
 // A host on `yaml` whose bus echoes are handed to the test: the nonces of the
-// _session announcements it saw, applied (as the dispatcher would) only when
+// _session announcements it saw, applied (as the fan-out would) only when
 // `apply` is set.
 struct Service {
   config::Settings settings;

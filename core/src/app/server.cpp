@@ -14,14 +14,12 @@
 #include "net/event_loop.hpp"
 #include "net/listener.hpp"
 #include "net/net_context.hpp"
-#include "net/ws_connection.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/plugin_host.hpp"
 #include "publish/bus_publisher.hpp"
-#include "routing/dispatcher.hpp"
-#include "routing/inbox.hpp"
+#include "routing/fanout.hpp"
 #include "rpc/rpc_router.hpp"
 #include "session/session_service.hpp"
 
@@ -33,9 +31,8 @@ struct Server::Impl {
   config::Settings settings;
   observe::Metrics metrics;
   rpc::RpcRouter rpc;
-  std::vector<std::unique_ptr<routing::Inbox>> inboxes;  // one per loop; outlives them
+  std::unique_ptr<routing::Fanout> fanout;  // outlives the loops (pending drains)
   std::vector<std::unique_ptr<net::EventLoop>> loops;
-  std::unique_ptr<routing::Dispatcher> dispatcher;
   std::unique_ptr<plugin::PluginHost> host;
   std::unique_ptr<session::SessionService> sessions;
   std::unique_ptr<publish::BusPublisher> publisher;
@@ -54,51 +51,32 @@ struct Server::Impl {
     // MSG_NOSIGNAL: a peer that vanished must be an error, not a dead process.
     std::signal(SIGPIPE, SIG_IGN);
     observe::set_log_level(observe::parse_log_level(settings.log_level));
+    std::vector<routing::Fanout::Loop> fanout_loops;
     for (int i = 0; i < settings.server.threads; ++i) {
       loops.push_back(std::make_unique<net::EventLoop>(i, settings.server.write_interval));
-      inboxes.push_back(std::make_unique<routing::Inbox>(settings.limits.loop_inbox));
+      fanout_loops.push_back({&loops.back()->ioc(), &loops.back()->shard()});
     }
-    routing::DecodeLimits limits{settings.limits.max_bus_message_bytes,
-                                 settings.limits.json_max_depth, settings.limits.channel_name_bytes,
-                                 settings.limits.user_id_bytes, settings.limits.max_bus_targets};
-    dispatcher = std::make_unique<routing::Dispatcher>(
-        limits, settings.limits.max_bus_expansion_bytes, metrics, [this](std::shared_ptr<const routing::Delivery> d) {
-          for (size_t i = 0; i < loops.size(); ++i) {
-            switch (inboxes[i]->push(d)) {
-              case routing::Inbox::Push::kPostDrain: post_drain(i); break;
-              case routing::Inbox::Push::kQueued: break;  // a drain is already on its way
-              case routing::Inbox::Push::kFull: observe::bump(metrics.loop_inbox_full); break;
-            }
-          }
-        });
+    const auto& l = settings.limits;
+    fanout = std::make_unique<routing::Fanout>(
+        routing::Fanout::Limits{{l.max_bus_message_bytes, l.json_max_depth, l.channel_name_bytes,
+                                 l.user_id_bytes, l.max_bus_targets},
+                                l.max_bus_expansion_bytes,
+                                l.loop_inbox},
+        metrics, std::move(fanout_loops));
     host = std::make_unique<plugin::PluginHost>(
-        settings, plugins_dir, metrics, [d = dispatcher.get()](std::string_view b) { d->deliver(b); });
+        settings, plugins_dir, metrics, [f = fanout.get()](std::string_view b) { f->deliver(b); });
     sessions = std::make_unique<session::SessionService>(settings, *host);
-    dispatcher->on_session_applied(
+    fanout->on_session_applied(
         [s = sessions.get()](const std::string& nonce) { s->announcement_applied(nonce); });
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
     net = std::unique_ptr<net::NetContext>(new net::NetContext{
-        settings, metrics, *sessions, rpc, *publisher,
+        settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc, *publisher,
         std::make_shared<net::ConnectionLimiter>(settings.limits.max_connections,
                                                  settings.limits.max_connections_per_ip),
-        client_js(), {}});
+        client_js(), {}, {}});
   }
 
   ~Impl() { shutdown(); }
-
-  // Runs on loop i: dispatches a batch of its inbox, and posts itself again while
-  // more wait, so the loop's own I/O runs between batches.
-  void post_drain(size_t i) {
-    asio::post(loops[i]->ioc(), [this, i] {
-      static constexpr size_t kBatch = 256;
-      thread_local std::vector<std::shared_ptr<const routing::Delivery>> batch;
-      const bool more = inboxes[i]->take(batch, kBatch);
-      for (const auto& delivery : batch)
-        observe::bump(metrics.events_delivered, loops[i]->shard().dispatch(*delivery));
-      batch.clear();  // releases the deliveries (a session change's completion)
-      if (more) post_drain(i);
-    });
-  }
 
   void start() {
     {
@@ -161,13 +139,10 @@ struct Server::Impl {
       net->shutting_down = true;
       for (auto& l : loops) {
         asio::post(l->ioc(), [loop = l.get()] {
-          for (auto* s : loop->shard().connections())
-            static_cast<net::WsConnection*>(s)->close_going_away();
+          for (auto* c : loop->shard().connections()) c->close_going_away();
         });
       }
-      auto deadline = std::chrono::steady_clock::now() + settings.server.shutdown_timeout;
-      while (metrics.connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      net->open.wait_none(std::chrono::steady_clock::now() + settings.server.shutdown_timeout);
       listener->stop();
     }
     host->stop();

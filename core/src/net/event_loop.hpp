@@ -33,7 +33,23 @@
 
 namespace switchboard::net {
 
-class WsConnection;
+// What a loop needs of a connection it writes and sweeps (the WebSocket
+// connection implements it). The loop holds a member only while it is attached
+// (sweep list) or asked for a flush (a shared_ptr, so it lives until written).
+class LoopMember {
+ public:
+  virtual ~LoopMember() = default;
+  // Writes everything queued (the flush pass).
+  virtual void flush() = 0;
+  // Deadlines, idle pings, session refresh (the sweep). May detach itself.
+  virtual void sweep(std::chrono::steady_clock::time_point now) = 0;
+
+ private:
+  friend class EventLoop;
+  LoopMember* sweep_prev_ = nullptr;
+  LoopMember* sweep_next_ = nullptr;
+  bool attached_ = false;
+};
 
 class EventLoop {
  public:
@@ -56,7 +72,7 @@ class EventLoop {
   routing::IndexShard& shard() { return shard_; }  // loop thread only
 
   // Loop thread only: `c` has frames queued and no write in flight.
-  void request_flush(std::shared_ptr<WsConnection> c);
+  void request_flush(std::shared_ptr<LoopMember> c);
 
   // Loop thread only: the shared read buffer (kScratchBytes).
   static constexpr size_t kScratchBytes = 64 * 1024;
@@ -64,9 +80,10 @@ class EventLoop {
     if (!scratch_) scratch_ = std::make_unique<char[]>(kScratchBytes);
     return scratch_.get();
   }
-  // Loop thread only: the swept connections (WsConnection links itself while alive).
-  void attach(WsConnection* c, std::chrono::milliseconds sweep_every);
-  void detach(WsConnection* c);
+  // Loop thread only: the swept connections (a connection attaches itself once
+  // started and detaches when it ends; detaching twice is harmless).
+  void attach(LoopMember* c, std::chrono::milliseconds sweep_every);
+  void detach(LoopMember* c);
 
  private:
   void schedule_flush();
@@ -79,14 +96,14 @@ class EventLoop {
   int index_;
   std::chrono::milliseconds write_interval_;
   // Declared before ioc_ so that connections destroyed with it can still unlink.
-  WsConnection* swept_ = nullptr;  // head of the intrusive list
+  LoopMember* swept_ = nullptr;  // head of the intrusive list
   std::unique_ptr<char[]> scratch_;
   boost::asio::io_context ioc_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
   routing::IndexShard shard_;
-  std::vector<std::shared_ptr<WsConnection>> dirty_;
-  std::vector<std::shared_ptr<WsConnection>> flushing_;
+  std::vector<std::shared_ptr<LoopMember>> dirty_;
+  std::vector<std::shared_ptr<LoopMember>> flushing_;
   size_t flush_at_ = 0;  // next of flushing_ to write
   bool flush_posted_ = false;
   std::chrono::steady_clock::time_point last_pass_{};

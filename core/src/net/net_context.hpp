@@ -7,6 +7,7 @@
 
 #include "config/settings.hpp"
 #include "net/connection_limiter.hpp"
+#include "net/open_connections.hpp"
 #include "observe/metrics.hpp"
 #include "rpc/rpc_router.hpp"
 #include "session/session_service.hpp"
@@ -17,12 +18,15 @@ namespace switchboard::net {
 struct NetContext {
   const config::Settings& settings;
   observe::Metrics& metrics;
+  const observe::ComponentState& transport_state;  // the PluginHost's
+  const observe::ComponentState& store_state;
   session::SessionService& sessions;
   const rpc::RpcRouter& rpc;
   Publisher& publisher;
   std::shared_ptr<ConnectionLimiter> limiter;
   std::string_view client_js;  // served at /switchboard.js
   std::atomic<bool> shutting_down{false};
+  OpenConnections open;  // upgraded WebSocket connections not yet ended
 };
 
 }  // namespace switchboard::net

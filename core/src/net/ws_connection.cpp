@@ -54,9 +54,7 @@ WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, asio::ip::tcp::sock
                                                   opened_->record);
 }
 
-WsConnection::~WsConnection() {
-  if (linked_) loop_.detach(this);
-}
+WsConnection::~WsConnection() { loop_.detach(this); }
 
 void WsConnection::start(http::request<http::string_body> req, std::string early) {
   stamp_ = Clock::now();
@@ -99,6 +97,7 @@ void WsConnection::on_handshake(error_code ec) {
   stamp_ = Clock::now();
   next_refresh_ = stamp_ + refresh_period(ctx_.settings);
   ctx_.metrics.connections.fetch_add(1);
+  ctx_.open.opened();
   observe::bump(ctx_.metrics.connections_total);
   loop_.shard().add(this, opened_->record.user_id, opened_->record.channels);
   opened_.reset();  // the index and the session ops hold what is still needed
@@ -507,100 +506,15 @@ void WsConnection::finish() {
   if (open_) {
     open_ = false;
     ctx_.metrics.connections.fetch_sub(1);
+    ctx_.open.closed();
     loop_.shard().remove(this);
   }
   closing_ = true;
-  if (linked_) loop_.detach(this);
+  loop_.detach(this);
   queue_.clear();
   std::vector<routing::Frame>().swap(queue_);
   std::string().swap(control_);
   ticket_.reset();
-}
-
-}  // namespace switchboard::net
-
-namespace switchboard::net {
-
-void EventLoop::request_flush(std::shared_ptr<WsConnection> c) {
-  dirty_.push_back(std::move(c));
-  if (!flush_posted_) schedule_flush();
-}
-
-void EventLoop::schedule_flush() {
-  flush_posted_ = true;
-  auto due = last_pass_ + write_interval_;
-  if (write_interval_.count() == 0 || std::chrono::steady_clock::now() >= due) {
-    boost::asio::post(ioc_, [this] { flush_pass(); });
-    return;
-  }
-  flush_timer_.expires_at(due);
-  flush_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) flush_pass();
-  });
-}
-
-void EventLoop::flush_pass() {
-  if (flush_at_ == flushing_.size()) {  // a new pass: take every connection that asked
-    flushing_.clear();
-    flush_at_ = 0;
-    flushing_.swap(dirty_);
-    last_pass_ = std::chrono::steady_clock::now();
-  }
-  size_t end = std::min(flushing_.size(), flush_at_ + kFlushChunk);
-  for (; flush_at_ < end; ++flush_at_) flushing_[flush_at_]->flush();
-  if (flush_at_ < flushing_.size()) {
-    // Yield between chunks: reads (RPCs among them) and deliveries queued behind
-    // this pass run before its next chunk.
-    boost::asio::post(ioc_, [this] { flush_pass(); });
-    return;
-  }
-  flushing_.clear();
-  flush_at_ = 0;
-  flush_posted_ = false;
-  if (!dirty_.empty()) schedule_flush();
-}
-
-}  // namespace switchboard::net
-
-namespace switchboard::net {
-
-void EventLoop::attach(WsConnection* c, std::chrono::milliseconds sweep_every) {
-  c->sweep_prev_ = nullptr;
-  c->sweep_next_ = swept_;
-  if (swept_) swept_->sweep_prev_ = c;
-  swept_ = c;
-  c->linked_ = true;
-  sweep_every_ = sweep_every;
-  if (!sweep_armed_) arm_sweep();
-}
-
-void EventLoop::detach(WsConnection* c) {
-  if (c->sweep_prev_) c->sweep_prev_->sweep_next_ = c->sweep_next_;
-  else swept_ = c->sweep_next_;
-  if (c->sweep_next_) c->sweep_next_->sweep_prev_ = c->sweep_prev_;
-  c->sweep_prev_ = c->sweep_next_ = nullptr;
-  c->linked_ = false;
-}
-
-void EventLoop::arm_sweep() {
-  sweep_armed_ = true;
-  sweep_timer_.expires_after(sweep_every_);
-  sweep_timer_.async_wait([this](boost::system::error_code ec) {
-    sweep_armed_ = false;
-    if (ec) return;
-    sweep();
-  });
-}
-
-void EventLoop::sweep() {
-  auto now = std::chrono::steady_clock::now();
-  for (WsConnection* c = swept_; c != nullptr;) {
-    WsConnection* next = c->sweep_next_;  // `c` may leave the list
-    c->sweep(now);
-    c = next;
-  }
-  // Only while there are connections: an idle loop can finish once released.
-  if (swept_) arm_sweep();
 }
 
 }  // namespace switchboard::net

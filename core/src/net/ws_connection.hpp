@@ -39,7 +39,8 @@ namespace switchboard::net {
 
 namespace http = boost::beast::http;
 
-class WsConnection final : public routing::Subscriber,
+class WsConnection final : public routing::Connection,
+                           public LoopMember,
                            public std::enable_shared_from_this<WsConnection> {
  public:
   using Clock = std::chrono::steady_clock;
@@ -57,17 +58,15 @@ class WsConnection final : public routing::Subscriber,
 
   void send_frame(const routing::Frame& frame) override;
   // Writes everything queued (the loop's flush pass calls this).
-  void flush();
+  void flush() override;
   void session_synced(const std::optional<std::string>& user,
                       const std::vector<std::string>& channels) override;
   void session_rekeyed(const std::string& sealed_id) override;
-  // Graceful shutdown: close 1001 once the queued frames are written.
-  void close_going_away();
+  void close_going_away() override;
   // The loop's sweep: deadlines, idle pings, session refresh.
-  void sweep(Clock::time_point now);
+  void sweep(Clock::time_point now) override;
 
  private:
-  friend class EventLoop;  // the sweep list
   static constexpr int kMessagesPerEvent = 16;
 
   void on_handshake(boost::system::error_code ec);
@@ -108,13 +107,10 @@ class WsConnection final : public routing::Subscriber,
   // Open: the last read; before: the upgrade's start; closing: the close's start.
   Clock::time_point stamp_;
   Clock::time_point next_refresh_;
-  WsConnection* sweep_prev_ = nullptr;
-  WsConnection* sweep_next_ = nullptr;
 
   uint16_t close_after_write_ = 0;  // close code once the queue is written (0: none)
   uint8_t out_header_[10];
   uint8_t out_header_len_ = 0;
-  bool linked_ = false;
   bool open_ = false;     // upgraded and not ended
   bool writing_ = false;
   bool writing_control_ = false;

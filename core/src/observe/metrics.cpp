@@ -41,7 +41,8 @@ std::atomic<uint64_t>& store_duplicate_completions() {
   return count;
 }
 
-std::string Metrics::prometheus_text() {
+std::string Metrics::prometheus_text(const ComponentState& transport,
+                                     const ComponentState& store) const {
   std::string o;
   o.reserve(2048);
   gauge(o, "switchboard_connections", "Open WebSocket connections.", "", connections.load());
@@ -122,8 +123,9 @@ std::string Metrics::prometheus_text() {
   return o;
 }
 
-std::string Metrics::health_json(bool& healthy) {
-  auto component = [](ComponentState& c) {
+std::string Metrics::health_json(const ComponentState& transport, const ComponentState& store,
+                                 bool& healthy) const {
+  auto component = [](const ComponentState& c) {
     boost::json::object o;
     o["plugin"] = c.name;
     o["state"] = state_name(static_cast<switchboard_state>(c.state.load()));

@@ -1,5 +1,6 @@
 // Server-wide counters for /metrics (Prometheus text) and /healthz (JSON).
-// Lock-free: every field is a relaxed atomic, bumped from any thread.
+// Lock-free: every field is a relaxed atomic, bumped from any thread. Counters
+// only: nothing in the server reads them to decide anything.
 #pragma once
 
 #include <atomic>
@@ -9,36 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "switchboard/abi.h"
+#include "observe/component_state.hpp"
 
 namespace switchboard::observe {
-
-struct ComponentState {
-  std::string name;  // plugin name
-  std::atomic<int> state{SWITCHBOARD_STATE_STARTING};
-  std::mutex mu;
-  std::string detail;  // guarded by mu
-  void set(int s, std::string d) {
-    state = s;
-    std::lock_guard lock(mu);
-    detail = std::move(d);
-  }
-  std::string get_detail() {
-    std::lock_guard lock(mu);
-    return detail;
-  }
-  // The plugin's own event counters (Host::count): at most kMaxEvents names of
-  // 1 to 64 [a-z0-9_]; anything else is ignored (a plugin callback is untrusted).
-  static constexpr size_t kMaxEvents = 32;
-  void count(std::string_view event, uint64_t delta);
-  std::map<std::string, uint64_t, std::less<>> get_events() {
-    std::lock_guard lock(mu);
-    return events;
-  }
-
- private:
-  std::map<std::string, uint64_t, std::less<>> events;  // guarded by mu
-};
 
 struct Metrics {
   std::atomic<int64_t> connections{0};
@@ -59,12 +33,13 @@ struct Metrics {
   std::atomic<uint64_t> bad_frames{0};
   std::atomic<uint64_t> sessions_created{0};  // session records created by upgrades
   std::atomic<uint64_t> sessions_refused{0};  // record creations refused by a cap
-  ComponentState transport;
-  ComponentState store;
 
-  std::string prometheus_text();
+  // The plugins' states are not metrics (PluginHost owns them and acts on them);
+  // the two pages show them beside the counters.
+  std::string prometheus_text(const ComponentState& transport, const ComponentState& store) const;
   // {"status":"ok"|"unavailable","transport":{...},"session_store":{...}}
-  std::string health_json(bool& healthy);
+  std::string health_json(const ComponentState& transport, const ComponentState& store,
+                          bool& healthy) const;
 };
 
 // Session-store completions ignored as duplicate or late (a plugin bug). Process-wide

@@ -35,13 +35,13 @@ PluginHost::PluginHost(const config::Settings& settings, const std::string& plug
     auto it = settings.plugin_config.find(name);
     return it == settings.plugin_config.end() ? ConfigEntries{} : it->second;
   };
-  metrics_.transport.name = settings.transport.use;
-  metrics_.store.name = settings.session.store;
+  transport_state_.name = settings.transport.use;
+  store_state_.name = settings.session.store;
   auto tp = load_plugin(plugins_dir, settings.transport.use);
   shared_bus_ = tp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED;
   transport_ = std::make_unique<PluginTransport>(
       tp, config_of(tp->descriptor->name),
-      std::make_unique<HostBridge>("transport:" + settings.transport.use, &metrics_.transport,
+      std::make_unique<HostBridge>("transport:" + settings.transport.use, &transport_state_,
                                    std::move(deliver)));
   auto sp = load_plugin(plugins_dir, settings.session.store);
   if (shared_bus_ && !(sp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED))
@@ -51,7 +51,7 @@ PluginHost::PluginHost(const config::Settings& settings, const std::string& plug
                                     "new session (its channels and user are lost); use a shared store (redis, nats)");
   store_ = std::make_unique<PluginStore>(
       sp, config_of(sp->descriptor->name),
-      std::make_unique<HostBridge>("store:" + settings.session.store, &metrics_.store, nullptr));
+      std::make_unique<HostBridge>("store:" + settings.session.store, &store_state_, nullptr));
 }
 
 PluginHost::~PluginHost() { stop(); }
@@ -110,7 +110,7 @@ Status busy() {
 
 bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
   Status refused = stopped_ ? stopping()
-                   : metrics_.transport.state.load() != SWITCHBOARD_STATE_CONNECTED
+                   : transport_state_.state.load() != SWITCHBOARD_STATE_CONNECTED
                        ? Status(StatusCode::kUnavailable, "transport not connected")
                        : Status::ok();
   if (refused.is_ok()) {

@@ -59,6 +59,9 @@ class PluginHost {
                   std::function<void(Status)> refused);
 
   boost::asio::io_context& control() { return control_; }
+  // The plugins' reported states (any thread; for /healthz and /metrics).
+  const observe::ComponentState& transport_state() const { return transport_state_; }
+  const observe::ComponentState& store_state() const { return store_state_; }
   // The transport plugin declares SWITCHBOARD_CAP_SHARED: other processes see its bus.
   bool shared_bus() const { return shared_bus_; }
 
@@ -67,6 +70,8 @@ class PluginHost {
   bool enqueue(std::function<void()> fn);
 
   observe::Metrics& metrics_;
+  observe::ComponentState transport_state_;  // written by the plugins' HostBridges
+  observe::ComponentState store_state_;
   const size_t max_queued_;
   std::atomic<size_t> queued_{0};  // enqueue()d tasks not yet run
   boost::asio::io_context control_;

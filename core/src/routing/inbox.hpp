@@ -1,4 +1,4 @@
-// Deliveries on their way to one event loop. The dispatcher's thread appends;
+// Deliveries on their way to one event loop. The fan-out (any transport thread) appends;
 // the loop drains them in batches. A busy loop thus takes a burst of deliveries
 // per wake-up (and one post) instead of one post and one wake-up per delivery;
 // an idle loop still gets each one at once. FIFO.

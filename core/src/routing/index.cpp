@@ -5,14 +5,14 @@
 namespace switchboard::routing {
 
 void IndexShard::erase_from(std::unordered_map<std::string, Set>& m, const std::string& key,
-                            Subscriber* s) {
+                            Connection* s) {
   auto it = m.find(key);
   if (it == m.end()) return;
   it->second.erase(s);
   if (it->second.empty()) m.erase(it);
 }
 
-void IndexShard::add(Subscriber* s, const std::optional<std::string>& user,
+void IndexShard::add(Connection* s, const std::optional<std::string>& user,
                      const std::vector<std::string>& channels) {
   if (s->indexed_) return;
   s->indexed_ = true;
@@ -22,7 +22,7 @@ void IndexShard::add(Subscriber* s, const std::optional<std::string>& user,
   bind(s, user, channels);
 }
 
-void IndexShard::remove(Subscriber* s) {
+void IndexShard::remove(Connection* s) {
   if (!s->indexed_) return;
   s->indexed_ = false;
   for (const auto& c : s->channels_) erase_from(channels_, c, s);
@@ -34,7 +34,7 @@ void IndexShard::remove(Subscriber* s) {
   all_.erase(s);
 }
 
-void IndexShard::bind(Subscriber* s, const std::optional<std::string>& user,
+void IndexShard::bind(Connection* s, const std::optional<std::string>& user,
                       const std::vector<std::string>& channels) {
   if (!s->indexed_) return;
   if (s->user_ != user) {

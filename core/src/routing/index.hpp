@@ -18,12 +18,17 @@ namespace switchboard::routing {
 using Frame = std::shared_ptr<const std::string>;
 class ChannelFrames;  // routing/channel_frames.hpp
 
-// What the index knows of a connection. The connection (net/) derives from it.
-class Subscriber {
+// One client connection (a browser tab) as the index and the server see it:
+// what it is bound to, how to send it a frame, how to close it. The WebSocket
+// connection (net/ws_connection.hpp) implements it. Every call runs on the
+// owning loop's thread.
+class Connection {
  public:
-  virtual ~Subscriber() = default;
+  virtual ~Connection() = default;
   // Queue one outbound text frame; never blocks, never re-enters the index.
   virtual void send_frame(const Frame& frame) = 0;
+  // Graceful shutdown: close 1001 once the frames already queued are written.
+  virtual void close_going_away() = 0;
   // The session's binding changed (after the index applied it).
   virtual void session_synced(const std::optional<std::string>& /*user*/,
                               const std::vector<std::string>& /*channels*/) {}
@@ -53,7 +58,7 @@ struct Delivery {
   std::vector<std::string> targets;  // channels / users / socketId
   std::vector<Frame> frames;         // kChannel: one per target (prebuilt), unless
                                      // channel_frames is set; else the one frame
-  // kChannel from the Dispatcher: each target's frame (it names the channel) built
+  // kChannel from the Fanout: each target's frame (it names the channel) built
   // on first use by a loop with subscribers there.
   std::shared_ptr<const ChannelFrames> channel_frames;
   // kSession:
@@ -63,17 +68,17 @@ struct Delivery {
   // kSession, a rotation only: connections of session_key move to new_session_key.
   std::string new_session_key;
   std::string sealed_id;
-  // Released when the last loop has applied this delivery (see Dispatcher).
+  // Released when the last loop has applied this delivery (see Fanout).
   std::shared_ptr<void> applied;
 };
 
 class IndexShard {
  public:
-  void add(Subscriber* s, const std::optional<std::string>& user,
+  void add(Connection* s, const std::optional<std::string>& user,
            const std::vector<std::string>& channels);
-  void remove(Subscriber* s);
+  void remove(Connection* s);
   // Replaces a connection's user and channel set (diffing against the current one).
-  void bind(Subscriber* s, const std::optional<std::string>& user,
+  void bind(Connection* s, const std::optional<std::string>& user,
             const std::vector<std::string>& channels);
 
   // Fans a delivery out to this shard's matching connections; returns frames queued.
@@ -82,18 +87,18 @@ class IndexShard {
   size_t connection_count() const { return all_.size(); }
   size_t channel_count() const { return channels_.size(); }
   size_t user_count() const { return users_.size(); }
-  std::vector<Subscriber*> connections() const { return {all_.begin(), all_.end()}; }
+  std::vector<Connection*> connections() const { return {all_.begin(), all_.end()}; }
 
  private:
-  using Set = std::unordered_set<Subscriber*>;
+  using Set = std::unordered_set<Connection*>;
   static void erase_from(std::unordered_map<std::string, Set>& m, const std::string& key,
-                         Subscriber* s);
+                         Connection* s);
 
   Set all_;
   std::unordered_map<std::string, Set> channels_;
   std::unordered_map<std::string, Set> users_;
   std::unordered_map<std::string, Set> sessions_;
-  std::unordered_map<std::string, Subscriber*> sockets_;
+  std::unordered_map<std::string, Connection*> sockets_;
 };
 
 }  // namespace switchboard::routing

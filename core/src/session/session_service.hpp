@@ -72,7 +72,7 @@ class SessionService {
                 std::function<Json(const SessionRecord&)> result,
                 std::function<void(const SessionRecord&)> on_saved = {});
 
-  // The dispatcher reports that every loop applied an announcement of ours.
+  // The fan-out reports that every loop applied an announcement of ours.
   void announcement_applied(const std::string& nonce);
 
   std::string routing_key_of(const std::string& id) const;

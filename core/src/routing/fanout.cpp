@@ -1,19 +1,22 @@
-#include "routing/dispatcher.hpp"
+#include "routing/fanout.hpp"
+
+#include <boost/asio/post.hpp>
 
 #include "protocol/client_frames.hpp"
 
 namespace switchboard::routing {
 
-Dispatcher::Dispatcher(DecodeLimits limits, uint64_t max_expansion_bytes,
-                       observe::Metrics& metrics, Post post_to_loops)
-    : limits_(limits), metrics_(metrics), post_(std::move(post_to_loops)) {
-  expansion_.max_bytes = max_expansion_bytes;
+Fanout::Fanout(Limits limits, observe::Metrics& metrics, std::vector<Loop> loops)
+    : limits_(limits.decode), metrics_(metrics) {
+  for (const Loop& l : loops)
+    loops_.push_back(std::unique_ptr<LoopInbox>(new LoopInbox{l, Inbox(limits.loop_inbox)}));
+  expansion_.max_bytes = limits.max_expansion_bytes;
   expansion_.refused = &metrics_.bus_expansion_refused;
   // Shared with the deliveries: the last of them may be released after we are gone.
   expansion_.log = std::make_shared<observe::ThrottledLog>(std::chrono::seconds(10));
 }
 
-std::shared_ptr<Delivery> Dispatcher::build(Envelope&& e, ChannelFrames::Bound bound) {
+std::shared_ptr<Delivery> Fanout::build(Envelope&& e, ChannelFrames::Bound bound) {
   auto d = std::make_shared<Delivery>();
   switch (e.target) {
     case Target::kAll: d->kind = Delivery::Kind::kAll; break;
@@ -40,7 +43,7 @@ std::shared_ptr<Delivery> Dispatcher::build(Envelope&& e, ChannelFrames::Bound b
   return d;
 }
 
-void Dispatcher::deliver(std::string_view bytes) {
+void Fanout::deliver(std::string_view bytes) {
   observe::bump(metrics_.bus_messages);
   Envelope e;
   std::string error;
@@ -58,7 +61,26 @@ void Dispatcher::deliver(std::string_view bytes) {
     // The deleter runs when the last loop drops the delivery, i.e. once applied.
     d->applied = std::shared_ptr<void>(nullptr, [fn = session_applied_, nonce](void*) { fn(nonce); });
   }
-  post_(std::move(d));
+  for (auto& l : loops_) {
+    switch (l->inbox.push(d)) {
+      case Inbox::Push::kPostDrain: post_drain(*l); break;
+      case Inbox::Push::kQueued: break;  // a drain is already on its way
+      case Inbox::Push::kFull: observe::bump(metrics_.loop_inbox_full); break;
+    }
+  }
+}
+
+// Runs on the loop: dispatches a batch of its inbox, and posts itself again
+// while more wait, so the loop's own I/O runs between batches.
+void Fanout::post_drain(LoopInbox& l) {
+  boost::asio::post(*l.loop.ioc, [this, &l] {
+    thread_local std::vector<std::shared_ptr<const Delivery>> batch;
+    const bool more = l.inbox.take(batch, kDrainBatch);
+    for (const auto& delivery : batch)
+      observe::bump(metrics_.events_delivered, l.loop.shard->dispatch(*delivery));
+    batch.clear();  // releases the deliveries (a session change's completion)
+    if (more) post_drain(l);
+  });
 }
 
 }  // namespace switchboard::routing

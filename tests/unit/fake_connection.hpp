@@ -1,5 +1,5 @@
-// A routing::Subscriber that records the frames it is sent, for index and
-// dispatcher tests.
+// A routing::Connection that records the frames it is sent, for index and
+// fan-out tests.
 #pragma once
 
 #include <string>
@@ -9,13 +9,15 @@
 
 namespace switchboard::test {
 
-struct FakeConn : routing::Subscriber {
+struct FakeConn : routing::Connection {
   FakeConn(std::string socket, std::string session) {
     socket_id_ = std::move(socket);
     session_key_ = std::move(session);
   }
   void send_frame(const routing::Frame& f) override { got.push_back(*f); }
+  void close_going_away() override { closed = true; }
   std::vector<std::string> got;
+  bool closed = false;
 };
 
 }  // namespace switchboard::test
