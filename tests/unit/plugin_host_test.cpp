@@ -10,6 +10,10 @@
 #include <string>
 #include <thread>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plugin/host_bridge.hpp"
 #include "plugin/plugin_host.hpp"
 #include "switchboard/config.hpp"
 
@@ -21,11 +25,14 @@ struct Hosted {
   observe::Metrics metrics;
   std::unique_ptr<plugin::PluginHost> host;
 
+  std::atomic<int> delivered{0};
+
   explicit Hosted(const std::string& yaml) {
     std::string dir;
     settings = plugin::load_settings(
         Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n" + yaml, "test.yaml"), dir);
-    host = std::make_unique<plugin::PluginHost>(settings, dir, metrics, [](std::string_view) {});
+    host = std::make_unique<plugin::PluginHost>(settings, dir, metrics,
+                                                [this](std::string_view) { ++delivered; });
     host->start();
   }
 };
@@ -108,3 +115,60 @@ TEST_CASE("after stop(), PluginHost refuses publishes and store calls: server is
   CHECK(s.message() == "server is stopping");
   CHECK_FALSE(ran);
 }
+
+namespace {
+std::atomic<int> violations{0};
+std::string last_violation;  // written before violations is bumped
+void record_violation(const std::string& what) {
+  last_violation = what;
+  ++violations;
+}
+}  // namespace
+
+TEST_CASE("threading.md rule 4 is enforced: a deliver() from inside publish() is a violation, "
+          "one from the plugin's own thread is not",
+          "[unit][plugin_host][rule4]") {
+  plugin::HostBridge::set_violation_handler(&record_violation);
+  violations = 0;
+  {
+    Hosted good("transport: {use: fault}\n");  // echoes from its loopback thread
+    Outcome o;
+    REQUIRE(good.host->publish("x", o.done()));
+    CHECK(o.get().is_ok());
+    for (int i = 0; i < 500 && good.delivered == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(good.delivered == 1);
+    CHECK(violations == 0);
+
+    Hosted bad("transport: {use: fault}\nfault: {deliver_inline: true}\n");
+    Outcome o2;
+    REQUIRE(bad.host->publish("y", o2.done()));
+    CHECK(o2.get().is_ok());
+    CHECK(violations == 1);
+    CHECK_THAT(last_violation, Catch::Contains("transport:fault") &&
+                                   Catch::Contains("deliver() called from inside a core") &&
+                                   Catch::Contains("rule 4"));
+    CHECK(bad.delivered == 1);  // the handler decides; the delivery itself still posts
+  }
+  plugin::HostBridge::set_violation_handler(nullptr);
+}
+
+#ifndef NDEBUG
+TEST_CASE("a debug build aborts on a rule 4 violation", "[unit][plugin_host][rule4]") {
+  // The default handler, in a child process: only the forking thread exists there,
+  // and the child uses no plugin, only the bridge's check.
+  plugin::HostBridge::set_violation_handler(nullptr);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    plugin::HostBridge bridge("transport:test", nullptr, [](std::string_view) {});
+    plugin::HostBridge::Call in_plugin(bridge);
+    bridge.table()->deliver(bridge.table()->ctx, reinterpret_cast<const uint8_t*>("x"), 1);
+    _exit(0);  // not reached in a debug build
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+}
+#endif

@@ -1,9 +1,31 @@
 #include "plugin/host_bridge.hpp"
 
+#include <atomic>
+#include <cstdlib>
+
 #include "observe/log.hpp"
 #include "switchboard/status.hpp"
 
 namespace switchboard::plugin {
+
+thread_local const HostBridge* HostBridge::calling_ = nullptr;
+
+namespace {
+void default_violation(const std::string& what) {
+#ifdef NDEBUG
+  static observe::ThrottledLog log(std::chrono::seconds(10));
+  log.warn("plugin", what);
+#else
+  observe::log_error("plugin", what + " (debug build: aborting)");
+  std::abort();
+#endif
+}
+std::atomic<HostBridge::ViolationHandler> violation_handler{&default_violation};
+}  // namespace
+
+void HostBridge::set_violation_handler(ViolationHandler h) {
+  violation_handler = h ? h : &default_violation;
+}
 
 HostBridge::HostBridge(std::string component, observe::ComponentState* state, DeliverFn deliver)
     : component_(std::move(component)), state_(state), deliver_(std::move(deliver)) {
@@ -12,6 +34,11 @@ HostBridge::HostBridge(std::string component, observe::ComponentState* state, De
 
 void HostBridge::on_deliver(void* ctx, const uint8_t* data, size_t len) {
   auto* self = static_cast<HostBridge*>(ctx);
+  if (calling_ != nullptr)
+    violation_handler.load()(self->component_ +
+                             ": deliver() called from inside a core → plugin call on the "
+                             "calling thread (threading.md rule 4: deliver from the plugin's own "
+                             "thread)");
   // An empty message may come with a null pointer.
   if (self->deliver_) self->deliver_(len ? std::string_view(reinterpret_cast<const char*>(data), len) : std::string_view());
 }

@@ -101,11 +101,13 @@ PluginTransport::~PluginTransport() {
 }
 
 Status PluginTransport::start() {
+  HostBridge::Call in_plugin(*bridge_);
   char err[kErrLen] = {};
   return status_of(vt_->start(instance_, err, kErrLen), err);
 }
 
 Status PluginTransport::publish(std::string_view bytes) {
+  HostBridge::Call in_plugin(*bridge_);
   char err[kErrLen] = {};
   return status_of(vt_->publish(instance_, reinterpret_cast<const uint8_t*>(bytes.data()),
                                 bytes.size(), err, kErrLen),
@@ -115,6 +117,7 @@ Status PluginTransport::publish(std::string_view bytes) {
 void PluginTransport::stop() {
   if (stopped_) return;
   stopped_ = true;
+  HostBridge::Call in_plugin(*bridge_);
   vt_->stop(instance_);
 }
 

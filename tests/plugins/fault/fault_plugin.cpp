@@ -2,7 +2,8 @@
 // integration tests can show what users see when a broker or store misbehaves
 // (health 503, RPC errors, refused handshakes). Built with the public SDK only.
 //
-//   fault: { state: failed, refuse_publish: true, store_fail: writes, publish_delay: 20ms }
+//   fault: { state: failed, refuse_publish: true, store_fail: writes, publish_delay: 20ms,
+//            deliver_inline: true }
 #include <map>
 #include <mutex>
 #include <thread>
@@ -26,7 +27,7 @@ class FaultTransport final : public switchboard::Transport {
  public:
   FaultTransport(const switchboard::PluginConfig& c, switchboard::Host host)
       : host_(host), loop_(host), state_(parse_state(c.get_string("state"))),
-        refuse_(c.get_bool("refuse_publish")), delay_(c.get_duration_in("publish_delay", std::chrono::milliseconds(0), std::chrono::milliseconds(10000))) {}
+        refuse_(c.get_bool("refuse_publish")), inline_(c.get_bool("deliver_inline")), delay_(c.get_duration_in("publish_delay", std::chrono::milliseconds(0), std::chrono::milliseconds(10000))) {}
 
   Status start() override {
     loop_.start();
@@ -37,6 +38,11 @@ class FaultTransport final : public switchboard::Transport {
     // A plugin that blocks its caller: the host's control thread falls behind.
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     if (refuse_) return {StatusCode::kUnavailable, "fault: publishing refused"};
+    // A plugin breaking threading.md rule 4: its self-echo from inside publish().
+    if (inline_) {
+      host_.deliver(bytes);
+      return {};
+    }
     if (!loop_.push(bytes)) return {StatusCode::kUnavailable, "stopped"};
     return {};
   }
@@ -47,6 +53,7 @@ class FaultTransport final : public switchboard::Transport {
   test_plugins::Loopback loop_;
   switchboard_state state_;
   bool refuse_;
+  bool inline_;
   std::chrono::milliseconds delay_;
 };
 
@@ -108,6 +115,8 @@ const switchboard::ConfigKey kKeys[] = {
      "State the transport reports: connected, reconnecting or failed."},
     {"refuse_publish", SWITCHBOARD_CONFIG_BOOL, "false", "Answer every publish with UNAVAILABLE."},
     {"publish_delay", SWITCHBOARD_CONFIG_DURATION, "0ms", "Block every publish call this long."},
+    {"deliver_inline", SWITCHBOARD_CONFIG_BOOL, "false",
+     "Deliver the self-echo from inside publish() (breaks threading.md rule 4)."},
     {"store_fail", SWITCHBOARD_CONFIG_STRING, "none",
      "none; writes (loads work, changes fail); all (every store call fails)."},
 };
