@@ -22,6 +22,7 @@
 #include "routing/fanout.hpp"
 #include "rpc/rpc_router.hpp"
 #include "session/session_service.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard {
 namespace asio = boost::asio;
@@ -40,11 +41,11 @@ struct Server::Impl {
   std::shared_ptr<net::Listener> listener;
   std::unique_ptr<asio::signal_set> signals;
 
-  std::mutex mu;
-  std::condition_variable cv;
-  bool started = false;         // guarded by mu
-  bool stop_requested = false;  // guarded by mu
-  bool stopped = false;         // guarded by mu
+  sync::Mutex mu;
+  std::condition_variable_any cv;
+  bool started SB_GUARDED_BY(mu) = false;
+  bool stop_requested SB_GUARDED_BY(mu) = false;
+  bool stopped SB_GUARDED_BY(mu) = false;
 
   explicit Impl(const Config& config) : settings(plugin::load_settings(config, plugins_dir)) {
     // Client libraries (hiredis among them) write to sockets without
@@ -80,7 +81,7 @@ struct Server::Impl {
 
   void start() {
     {
-      std::lock_guard lock(mu);
+      sync::Lock lock(mu);
       if (started) return;
       started = true;
     }
@@ -103,15 +104,15 @@ struct Server::Impl {
   }
 
   void request_stop() {
-    std::lock_guard lock(mu);
+    sync::Lock lock(mu);
     stop_requested = true;
     cv.notify_all();
   }
 
   int wait() {
     {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [this] { return stop_requested || stopped; });
+      sync::Lock lock(mu);
+      while (!stop_requested && !stopped) cv.wait(lock);
     }
     shutdown();
     return 0;
@@ -123,7 +124,7 @@ struct Server::Impl {
   // plugins (no more deliveries) and the loops.
   void shutdown() {
     {
-      std::lock_guard lock(mu);
+      sync::Lock lock(mu);
       if (stopped) return;
       stopped = true;
       cv.notify_all();

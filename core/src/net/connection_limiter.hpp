@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include "sync/mutex.hpp"
 
 namespace switchboard::net {
 
@@ -32,7 +33,7 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
 
   // nullptr when a cap is reached; `why` says which.
   std::shared_ptr<Ticket> acquire(const std::string& ip, std::string& why) {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     if (total_ >= max_total_) {
       why = "the server is at its connection limit";
       return nullptr;
@@ -50,7 +51,7 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
 
  private:
   void release(const std::string& ip) {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     --total_;
     auto it = per_ip_.find(ip);
     if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
@@ -58,9 +59,9 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
 
   const uint32_t max_total_;
   const uint32_t max_per_ip_;
-  std::mutex mu_;
-  uint32_t total_ = 0;                                // guarded by mu_
-  std::unordered_map<std::string, uint32_t> per_ip_;  // guarded by mu_
+  sync::Mutex mu_;
+  uint32_t total_ SB_GUARDED_BY(mu_) = 0;
+  std::unordered_map<std::string, uint32_t> per_ip_ SB_GUARDED_BY(mu_);
 };
 
 }  // namespace switchboard::net

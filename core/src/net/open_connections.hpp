@@ -9,33 +9,36 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include "sync/mutex.hpp"
 
 namespace switchboard::net {
 
 class OpenConnections {
  public:
   void opened() {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     ++open_;
   }
   void closed() {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     if (--open_ == 0) none_.notify_all();
   }
   // Blocks until no connection is open or the deadline passes; true when none is.
   bool wait_none(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mu_);
-    return none_.wait_until(lock, deadline, [this] { return open_ == 0; });
+    sync::Lock lock(mu_);
+    while (open_ != 0)
+      if (none_.wait_until(lock, deadline) == std::cv_status::timeout) return open_ == 0;
+    return true;
   }
   size_t count() const {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     return open_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable none_;
-  size_t open_ = 0;  // guarded by mu_
+  mutable sync::Mutex mu_;
+  std::condition_variable_any none_;
+  size_t open_ SB_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace switchboard::net

@@ -13,21 +13,22 @@
 #include <string_view>
 
 #include "switchboard/abi.h"
+#include "sync/mutex.hpp"
 
 namespace switchboard::observe {
 
 struct ComponentState {
   std::string name;  // plugin name
   std::atomic<int> state{SWITCHBOARD_STATE_STARTING};
-  mutable std::mutex mu;
-  std::string detail;  // guarded by mu
+  mutable sync::Mutex mu;
+  std::string detail SB_GUARDED_BY(mu);
   void set(int s, std::string d) {
     state = s;
-    std::lock_guard lock(mu);
+    sync::Lock lock(mu);
     detail = std::move(d);
   }
   std::string get_detail() const {
-    std::lock_guard lock(mu);
+    sync::Lock lock(mu);
     return detail;
   }
   // The plugin's own event counters (Host::count): at most kMaxEvents names of
@@ -35,12 +36,12 @@ struct ComponentState {
   static constexpr size_t kMaxEvents = 32;
   void count(std::string_view event, uint64_t delta);
   std::map<std::string, uint64_t, std::less<>> get_events() const {
-    std::lock_guard lock(mu);
+    sync::Lock lock(mu);
     return events;
   }
 
  private:
-  std::map<std::string, uint64_t, std::less<>> events;  // guarded by mu
+  std::map<std::string, uint64_t, std::less<>> events SB_GUARDED_BY(mu);
 };
 
 }  // namespace switchboard::observe

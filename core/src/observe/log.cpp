@@ -5,10 +5,12 @@
 #include <ctime>
 #include <mutex>
 
+#include "sync/mutex.hpp"
+
 namespace switchboard::observe {
 namespace {
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
-std::mutex g_mu;
+sync::Mutex g_mu;
 
 const char* level_name(Level l) {
   switch (l) {
@@ -72,7 +74,7 @@ void log(Level level, std::string_view component, std::string_view message) {
   std::string escaped_component, escaped_message;
   if (!clean(component)) component = escaped_component = escape_log_text(component);
   if (!clean(message)) message = escaped_message = escape_log_text(message);
-  std::lock_guard lock(g_mu);
+  sync::Lock lock(g_mu);
   std::fprintf(stderr, "%s %-5s [%.*s] %.*s\n", ts, level_name(level),
                static_cast<int>(component.size()), component.data(),
                static_cast<int>(message.size()), message.data());

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "switchboard/status.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::observe {
 namespace {
@@ -27,7 +28,7 @@ void ComponentState::count(std::string_view event, uint64_t delta) {
   if (event.empty() || event.size() > 64) return;
   for (char c : event)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return;
-  std::lock_guard lock(mu);
+  sync::Lock lock(mu);
   auto it = events.find(event);
   if (it == events.end()) {
     if (events.size() >= kMaxEvents) return;

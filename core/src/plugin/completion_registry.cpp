@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "observe/metrics.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::plugin {
 
@@ -16,7 +17,7 @@ CompletionRegistry& CompletionRegistry::process() {
 
 void* CompletionRegistry::add(std::shared_ptr<CompletionScope> scope, const char* op,
                               StoreCallback done) {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   uint64_t id = next_id_++;
   pending_.emplace(id, Pending{std::move(scope), op, std::move(done)});
   return reinterpret_cast<void*>(static_cast<uintptr_t>(id));
@@ -36,7 +37,7 @@ StoreCallback CompletionRegistry::take(void* op_ctx) {
   std::string what, component = "store";
   std::shared_ptr<CompletionScope> scope;
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     auto it = pending_.find(id);
     if (it != pending_.end()) {
       Pending p = std::move(it->second);
@@ -71,7 +72,7 @@ StoreCallback CompletionRegistry::take(void* op_ctx) {
 std::vector<std::pair<const char*, StoreCallback>> CompletionRegistry::close(
     CompletionScope& scope) {
   std::vector<std::pair<const char*, StoreCallback>> left;
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   scope.stopped_ = true;
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.scope.get() != &scope) {
@@ -86,14 +87,14 @@ std::vector<std::pair<const char*, StoreCallback>> CompletionRegistry::close(
 }
 
 std::string CompletionRegistry::describe_ignored(uint64_t after) const {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   for (const auto& [number, what] : described_)
     if (number > after) return what;
   return described_.empty() ? std::string() : described_.back().second;
 }
 
 size_t CompletionRegistry::pending() const {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   return pending_.size();
 }
 

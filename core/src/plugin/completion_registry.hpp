@@ -26,6 +26,7 @@
 
 #include "observe/log.hpp"
 #include "switchboard/session_store.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::plugin {
 
@@ -95,16 +96,15 @@ class CompletionRegistry {
     const char* op = nullptr;
     std::shared_ptr<CompletionScope> scope;
   };
-  // Requires mu_.
-  void remember(uint64_t id, const Pending& p);
+  void remember(uint64_t id, const Pending& p) SB_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  uint64_t next_id_ = 1;                          // guarded by mu_; 0 is never issued
-  std::unordered_map<uint64_t, Pending> pending_;  // guarded by mu_
-  std::vector<Finished> recent_;                  // guarded by mu_; a ring of kRecentFinished
-  size_t recent_next_ = 0;                        // guarded by mu_
+  mutable sync::Mutex mu_;
+  uint64_t next_id_ SB_GUARDED_BY(mu_) = 1;  // 0 is never issued
+  std::unordered_map<uint64_t, Pending> pending_ SB_GUARDED_BY(mu_);
+  std::vector<Finished> recent_ SB_GUARDED_BY(mu_);  // a ring of kRecentFinished
+  size_t recent_next_ SB_GUARDED_BY(mu_) = 0;
   // The latest kRecentDescriptions ignored completions: (number, description).
-  std::vector<std::pair<uint64_t, std::string>> described_;  // guarded by mu_
+  std::vector<std::pair<uint64_t, std::string>> described_ SB_GUARDED_BY(mu_);
   std::atomic<uint64_t> ignored_{0};  // written under mu_, read from anywhere
   observe::ThrottledLog log_{std::chrono::seconds(10)};
 };

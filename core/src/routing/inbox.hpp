@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "routing/index.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::routing {
 
@@ -30,7 +31,7 @@ class Inbox {
     kFull,       // refused: max deliveries are waiting (never for a session change)
   };
   Push push(std::shared_ptr<const Delivery> d) {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     if (items_.size() >= max_ && d->kind != Delivery::Kind::kSession) return Push::kFull;
     items_.push_back(std::move(d));
     if (drain_pending_) return Push::kQueued;
@@ -42,7 +43,7 @@ class Inbox {
   // flag stays set, so pushes meanwhile do not post one of their own).
   bool take(std::vector<std::shared_ptr<const Delivery>>& out, size_t batch) {
     out.clear();
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     const size_t n = std::min(batch, items_.size());
     std::move(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(out));
     items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -52,9 +53,9 @@ class Inbox {
 
  private:
   const size_t max_;
-  std::mutex mu_;
-  std::deque<std::shared_ptr<const Delivery>> items_;  // guarded by mu_
-  bool drain_pending_ = false;                         // guarded by mu_
+  sync::Mutex mu_;
+  std::deque<std::shared_ptr<const Delivery>> items_ SB_GUARDED_BY(mu_);
+  bool drain_pending_ SB_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace switchboard::routing

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include "sync/mutex.hpp"
 
 namespace switchboard::session {
 
@@ -34,7 +35,7 @@ void CreationLimiter::prune(Clock::time_point now) {
 }
 
 uint32_t CreationLimiter::try_acquire(const std::string& ip, Clock::time_point now, bool& per_ip) {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   if (total_.at == Clock::time_point()) total_.at = now;
   refill(total_, total_capacity_, total_rate_, now);
   Bucket fresh{ip_capacity_, now};
@@ -64,7 +65,7 @@ uint32_t CreationLimiter::try_acquire(const std::string& ip, Clock::time_point n
 }
 
 size_t CreationLimiter::tracked_ips() const {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   return per_ip_.size();
 }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include "sync/mutex.hpp"
 
 namespace switchboard::session {
 
@@ -39,16 +40,16 @@ class CreationLimiter {
     Clock::time_point at;
   };
   static void refill(Bucket& b, double capacity, double per_second, Clock::time_point now);
-  void prune(Clock::time_point now);
+  void prune(Clock::time_point now) SB_REQUIRES(mu_);
 
   const double ip_capacity_;
   const double ip_rate_;  // per second
   const double total_capacity_;
   const double total_rate_;
-  mutable std::mutex mu_;
-  Bucket total_;                                    // guarded by mu_
-  std::unordered_map<std::string, Bucket> per_ip_;  // guarded by mu_
-  size_t prune_at_ = kPruneAbove;                   // guarded by mu_
+  mutable sync::Mutex mu_;
+  Bucket total_ SB_GUARDED_BY(mu_);
+  std::unordered_map<std::string, Bucket> per_ip_ SB_GUARDED_BY(mu_);
+  size_t prune_at_ SB_GUARDED_BY(mu_) = kPruneAbove;
 };
 
 }  // namespace switchboard::session

@@ -9,6 +9,7 @@
 
 #include "routing/envelope.hpp"
 #include "routing/finite_numbers.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::detail {
 namespace {
@@ -88,7 +89,7 @@ Future start_after(const Future& gate, std::function<Future()> op, Promise done 
 Future SessionOps::call(std::function<Future()> op) {
   Future gate;
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     gate = barrier_;
   }
   // Held calls and later rotations are started in call order when the gate
@@ -100,7 +101,7 @@ Future SessionOps::barrier(std::function<Future()> op) {
   Promise done;
   Future gate;
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     gate = barrier_;
     barrier_ = done.future();
   }
@@ -113,7 +114,7 @@ SessionOps::SessionOps(session::SessionService& service, std::string id, std::st
 
 std::function<void(const SessionRecord&)> SessionOps::remember() {
   return [self = shared_from_this()](const SessionRecord& r) {
-    std::lock_guard lock(self->mu_);
+    sync::Lock lock(self->mu_);
     self->snapshot_ = r;
   };
 }
@@ -150,7 +151,7 @@ Future SessionOps::set_user(std::optional<std::string> user) {
   auto op = [self = shared_from_this(), user] { return self->set_user_now(user); };
   bool rotating = false;
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     rotating = rotates(user, snapshot_.user_id);
   }
   return rotating ? barrier(std::move(op)) : call(std::move(op));
@@ -176,7 +177,7 @@ Future SessionOps::subscribe_now(const Names& names) {
   std::vector<std::string> added;
   uint64_t bytes = 0;
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     bytes = channel_bytes(snapshot_.channels);
     std::unordered_set<std::string_view> seen(snapshot_.channels.begin(), snapshot_.channels.end());
     for (const auto& c : n)
@@ -242,7 +243,7 @@ Future SessionOps::set_user_now(std::optional<std::string> user) {
   std::string old_id, old_key;
   std::optional<std::string> current;
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     old_id = id_;
     old_key = key_;
     current = snapshot_.user_id;
@@ -256,7 +257,7 @@ Future SessionOps::set_user_now(std::optional<std::string> user) {
         [self = shared_from_this(), old_id](const std::string& new_id, const std::string& new_key,
                                             const SessionRecord& r) {
           {
-            std::lock_guard lock(self->mu_);
+            sync::Lock lock(self->mu_);
             self->id_ = new_id;
             self->key_ = new_key;
             self->snapshot_ = r;
@@ -276,7 +277,7 @@ Future SessionOps::set_user_now(std::optional<std::string> user) {
 }
 
 std::optional<std::string> SessionOps::user_id() const {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   return snapshot_.user_id;
 }
 
@@ -292,7 +293,7 @@ Future SessionOps::set_now(const std::string& key, Json value) {
   // to restore if a concurrent set took the room first.
   std::optional<std::string> previous;
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     uint64_t others = 0;
     for (const auto& [k, v] : snapshot_.data) {
       if (k == key) previous = v;
@@ -342,24 +343,24 @@ Future SessionOps::get_now(const std::string& key) {
 }
 
 std::string SessionOps::id() const {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   return id_;
 }
 
 std::string SessionOps::key() const {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   return key_;
 }
 
 void SessionOps::rekey(std::string id, std::string key) {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   id_ = std::move(id);
   key_ = std::move(key);
 }
 
 void SessionOps::sync_binding(const std::optional<std::string>& user,
                               const std::vector<std::string>& channels) {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   snapshot_.user_id = user;
   snapshot_.channels = channels;
 }

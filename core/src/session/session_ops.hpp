@@ -18,6 +18,7 @@
 #include "session/session_service.hpp"
 #include "switchboard/names.hpp"
 #include "switchboard/session.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::detail {
 
@@ -67,11 +68,11 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
 
   session::SessionService& service_;
   std::function<void(const std::string&)> claim_;
-  mutable std::mutex mu_;
-  std::string id_;          // guarded by mu_
-  std::string key_;         // guarded by mu_
-  SessionRecord snapshot_;  // guarded by mu_
-  Future barrier_;  // guarded by mu_: the last rotation (ready when none is in progress)
+  mutable sync::Mutex mu_;
+  std::string id_ SB_GUARDED_BY(mu_);
+  std::string key_ SB_GUARDED_BY(mu_);
+  SessionRecord snapshot_ SB_GUARDED_BY(mu_);
+  Future barrier_ SB_GUARDED_BY(mu_);  // the last rotation (ready when none is in progress)
 };
 
 }  // namespace switchboard::detail

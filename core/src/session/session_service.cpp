@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include "sync/mutex.hpp"
 
 namespace switchboard::session {
 
@@ -150,7 +151,7 @@ Future SessionService::change(const std::string& key, StoreOp op,
 }
 
 std::shared_ptr<SessionService::Pending> SessionService::take(const std::string& nonce) {
-  std::lock_guard lock(mu_);
+  sync::Lock lock(mu_);
   auto it = pending_.find(nonce);
   if (it == pending_.end()) return nullptr;
   auto p = std::move(it->second);
@@ -174,7 +175,7 @@ void SessionService::announce(const std::function<std::string(const std::string&
   pending->value = std::move(value);
   pending->timer = std::make_unique<boost::asio::steady_timer>(host_.control(), kAnnounceTimeout);
   {
-    std::lock_guard lock(mu_);
+    sync::Lock lock(mu_);
     pending_[nonce] = pending;
   }
   pending->timer->async_wait([this, nonce](boost::system::error_code ec) {

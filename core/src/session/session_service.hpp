@@ -23,6 +23,7 @@
 #include "switchboard/config.hpp"
 #include "switchboard/future.hpp"
 #include "switchboard/session_store.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::session {
 
@@ -123,8 +124,8 @@ class SessionService {
   int64_t ttl_ms_;
   const std::string instance_;  // prefix of this server's nonces
   std::atomic<uint64_t> next_nonce_{0};
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Pending>> pending_;  // guarded by mu_
+  sync::Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Pending>> pending_ SB_GUARDED_BY(mu_);
   CreationLimiter creation_limiter_;  // caps open()'s record creations
   // Keys derived from secret_ (declared after it): rotated ids on the bus, claim tokens.
   const Sealer bus_sealer_{secret_, "rotated-id"};
