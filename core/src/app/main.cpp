@@ -6,6 +6,7 @@
 #include "config/schema.hpp"
 #include "config/validate.hpp"
 #include "plugin/loader.hpp"
+#include "plugin/plugin_host.hpp"
 #include "switchboard/abi.h"
 #include "switchboard/switchboard.hpp"
 
@@ -34,13 +35,7 @@ int config_reference(int argc, char** argv) {
   std::vector<std::string> names = {choice.transport, choice.store};
   for (int i = 2; i + 1 < argc; ++i)
     if (std::string_view(argv[i]) == "--plugin") names.emplace_back(argv[i + 1]);
-  for (const auto& name : names) {
-    bool seen = false;
-    for (const auto& s : sections) seen = seen || s.name == name;
-    if (!seen)
-      sections.push_back(switchboard::config::plugin_section(
-          *switchboard::plugin::load_plugin(dir, name)->descriptor));
-  }
+  switchboard::plugin::add_plugin_sections(sections, dir, names);
   std::fputs(switchboard::config::reference_markdown(sections).c_str(), stdout);
   return 0;
 }

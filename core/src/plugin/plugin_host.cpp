@@ -11,20 +11,24 @@
 
 namespace switchboard::plugin {
 
+void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::string& dir,
+                         const std::vector<std::string>& required,
+                         const std::vector<std::string>& optional) {
+  auto add = [&](const std::string& name, bool must_exist) {
+    for (const auto& s : sections)
+      if (s.name == name) return;
+    if (!must_exist && !std::filesystem::exists(plugin_path(dir, name))) return;
+    sections.push_back(config::plugin_section(*load_plugin(dir, name)->descriptor));
+  };
+  for (const auto& name : required) add(name, true);
+  for (const auto& name : optional) add(name, false);
+}
+
 config::Settings load_settings(const Config& config, std::string& plugins_dir) {
   auto choice = config::plugin_choice(config);
   plugins_dir = choice.dir.empty() ? default_plugins_dir() : choice.dir;
   std::vector<config::SectionSpec> sections;
-  auto add = [&](const std::string& name, bool must_exist) {
-    for (const auto& s : sections)
-      if (s.name == name) return;
-    if (!must_exist && !std::filesystem::exists(plugin_path(plugins_dir, name))) return;
-    auto p = load_plugin(plugins_dir, name);
-    sections.push_back(config::plugin_section(*p->descriptor));
-  };
-  add(choice.transport, true);
-  add(choice.store, true);
-  for (const auto& other : choice.other_sections) add(other, false);
+  add_plugin_sections(sections, plugins_dir, {choice.transport, choice.store}, choice.other_sections);
   return config::validate(config, sections);
 }
 

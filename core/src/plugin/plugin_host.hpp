@@ -13,6 +13,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "observe/metrics.hpp"
 #include "plugin/loader.hpp"
@@ -24,6 +25,15 @@ class Config;
 }
 
 namespace switchboard::plugin {
+
+// The config sections of plugins, each loaded once from dir: every name in
+// `required` (a missing file is a PluginError naming the folder), and those in
+// `optional` whose file exists. Names already in `sections` (a core section, or
+// given twice) are skipped. The one place the server, `config-reference` and
+// the benchmarks gather plugin schemas.
+void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::string& dir,
+                         const std::vector<std::string>& required,
+                         const std::vector<std::string>& optional = {});
 
 // Validates a config against the core schema and the schemas of the plugins it
 // names (loaded from the plugins folder it names, or the default one, which is
