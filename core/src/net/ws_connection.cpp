@@ -20,9 +20,6 @@ using protocol::ready_frame;
 using protocol::reply_frame;
 
 namespace {
-// Outbound buffers kept between writes up to these sizes (larger ones are freed).
-constexpr size_t kKeepQueueSlots = 16;
-constexpr size_t kKeepBatchBytes = 4096;
 constexpr size_t kMaxPendingControl = 1024;
 
 std::chrono::milliseconds refresh_period(const config::Settings& s) {
@@ -47,7 +44,8 @@ WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, asio::ip::tcp::sock
       socket_(std::move(socket)),
       ticket_(std::move(ticket)),
       opened_(std::make_unique<session::OpenedSession>(std::move(session))),
-      bucket_(ctx.settings.limits.rpc_per_second) {
+      bucket_(ctx.settings.limits.rpc_per_second),
+      out_(ctx.settings.limits.send_queue_bytes) {
   socket_id_ = session::new_socket_id();
   session_key_ = opened_->key;
   session_ = std::make_shared<detail::SessionOps>(ctx_.sessions, opened_->id, opened_->key,
@@ -61,7 +59,7 @@ void WsConnection::start(http::request<http::string_body> req, std::string early
   loop_.attach(this, sweep_period(ctx_.settings));
   // HttpSession checked the request (check_upgrade_request) before the session
   // was opened.
-  std::string& out = batch_;  // nothing else is written before the upgrade
+  std::string& out = control_out_;  // nothing else is written before the upgrade
   out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Accept: ";
   out += ws::accept_key(req[http::field::sec_websocket_key]);
@@ -77,7 +75,7 @@ void WsConnection::start(http::request<http::string_body> req, std::string early
   asio::async_write(socket_, asio::buffer(out),
                     [self = shared_from_this()](error_code ec, std::size_t) {
                       self->writing_ = false;
-                      std::string().swap(self->batch_);
+                      std::string().swap(self->control_out_);
                       self->on_handshake(ec);
                     });
 }
@@ -330,15 +328,13 @@ void WsConnection::send_reply(uint64_t id, const Outcome& outcome) {
 
 void WsConnection::send_frame(const routing::Frame& frame) {
   if (!open_ || closing_) return;
-  if (queued_bytes_ + frame->size() > ctx_.settings.limits.send_queue_bytes) {
+  if (!out_.push(frame)) {
     // Never re-enter the index from here (we may be inside its fan-out loop).
     closing_ = true;
     observe::bump(ctx_.metrics.slow_client_disconnects);
     asio::post(loop_.ioc(), [self = shared_from_this()] { self->cut_off(); });
     return;
   }
-  queue_.push_back(frame);
-  queued_bytes_ += frame->size();
   want_flush();
 }
 
@@ -367,32 +363,10 @@ void WsConnection::session_rekeyed(const std::string& sealed_id) {
 
 void WsConnection::flush() {
   flush_requested_ = false;
-  if (writing_ || queue_.empty() || finished_ || close_started_) return;
-  // One frame goes out as it is (shared, no copy); several are copied into one
-  // batch frame, so the whole burst is a single contiguous write whatever its
-  // length (a gather list would be cut into 16-buffer writes by the socket layer).
-  asio::const_buffer payload;
-  if (queue_.size() == 1) {
-    single_ = std::move(queue_.front());
-    in_flight_bytes_ = single_->size();
-    payload = asio::const_buffer(single_->data(), single_->size());
-  } else {
-    in_flight_bytes_ = 0;
-    for (const auto& f : queue_) in_flight_bytes_ += f->size();
-    batch_.clear();
-    batch_.reserve(in_flight_bytes_ + queue_.size() + 1);
-    batch_ += '[';
-    for (size_t i = 0; i < queue_.size(); ++i) {
-      if (i) batch_ += ',';
-      batch_ += *queue_[i];
-    }
-    batch_ += ']';
-    payload = asio::const_buffer(batch_.data(), batch_.size());
-  }
-  queue_.clear();
-  if (queue_.capacity() > kKeepQueueSlots) std::vector<routing::Frame>().swap(queue_);
+  if (writing_ || out_.empty() || finished_ || close_started_) return;
+  std::string_view payload = out_.take();
   out_header_len_ = static_cast<uint8_t>(ws::encode_header(out_header_, ws::kText, payload.size()));
-  start_write(payload);
+  start_write(asio::const_buffer(payload.data(), payload.size()));
 }
 
 void WsConnection::start_write(asio::const_buffer payload) {
@@ -413,23 +387,21 @@ void WsConnection::write_control() {
   writing_control_ = true;
   close_in_flight_ = close_pending_;
   close_pending_ = false;
-  batch_.assign(control_);
+  control_out_.assign(control_);
   std::string().swap(control_);
   out_header_len_ = 0;
-  start_write(asio::const_buffer(batch_.data(), batch_.size()));
+  start_write(asio::const_buffer(control_out_.data(), control_out_.size()));
 }
 
 void WsConnection::on_write(error_code ec) {
   writing_ = false;
   if (writing_control_) {
     writing_control_ = false;
+    // Control frames are few and small: their buffer is not kept.
+    std::string().swap(control_out_);
   } else {
-    queued_bytes_ -= in_flight_bytes_;
-    in_flight_bytes_ = 0;
-    single_.reset();
+    out_.written();
   }
-  // A burst's buffer is not kept: idle connections hold no write memory.
-  if (batch_.capacity() > kKeepBatchBytes) std::string().swap(batch_);
   if (ec || finished_) {
     closing_ = true;
     close_socket();
@@ -438,7 +410,6 @@ void WsConnection::on_write(error_code ec) {
   if (close_in_flight_) {
     close_in_flight_ = false;
     close_sent_ = true;
-    std::string().swap(batch_);
     if (close_received_) {  // the handshake is complete
       close_socket();
       return;
@@ -452,18 +423,18 @@ void WsConnection::on_write(error_code ec) {
     write_control();
     return;
   }
-  if (close_after_write_ && queue_.empty()) {
+  if (close_after_write_ && out_.empty()) {
     auto code = close_after_write_;
     close_after_write_ = 0;
     begin_close(code, "server going away");
     return;
   }
-  if (!queue_.empty()) want_flush();
+  if (!out_.empty()) want_flush();
 }
 
 void WsConnection::close_going_away() {
   if (!open_ || closing_) return;
-  if (writing_ || !queue_.empty()) {
+  if (writing_ || !out_.empty()) {
     close_after_write_ = ws::close_code::kGoingAway;
     return;
   }
@@ -475,7 +446,7 @@ void WsConnection::begin_close(uint16_t code, const char* reason) {
   close_started_ = true;
   closing_ = true;
   stamp_ = Clock::now();
-  queue_.clear();  // undelivered frames go with the connection
+  out_.drop_waiting();  // undelivered frames go with the connection
   ws::append_close(control_, code, reason);
   close_pending_ = true;
   if (!writing_) write_control();
@@ -511,8 +482,7 @@ void WsConnection::finish() {
   }
   closing_ = true;
   loop_.detach(this);
-  queue_.clear();
-  std::vector<routing::Frame>().swap(queue_);
+  out_.release();
   std::string().swap(control_);
   ticket_.reset();
 }

@@ -1,10 +1,11 @@
 // One WebSocket connection (one browser tab), owned by one event loop.
 //
-// Outbound: a bounded queue of shared immutable frames (each event encoded once
-// for all its recipients). The loop's flush pass (event_loop.hpp) writes
-// everything queued in one write: a single frame as is, several copied into one
-// batch frame ("[f1,f2,...]", docs/protocol.md). A connection whose queue would pass
-// limits.send_queue_bytes is cut off (close 1013, counted), never buffered further.
+// Outbound: a bounded queue of shared immutable frames (net/outbound_queue.hpp;
+// each event encoded once for all its recipients). The loop's flush pass
+// (event_loop.hpp) writes everything queued in one write: a single frame as is,
+// several copied into one batch frame ("[f1,f2,...]", docs/protocol.md). A
+// connection whose queue would pass limits.send_queue_bytes is cut off (close
+// 1013, counted), never buffered further.
 // Inbound: RPC frames, rate-limited, dispatched to the router; replies come back
 // to this loop and go through the same queue.
 //
@@ -30,6 +31,7 @@
 
 #include "net/event_loop.hpp"
 #include "net/net_context.hpp"
+#include "net/outbound_queue.hpp"
 #include "net/ws_frame.hpp"
 #include "routing/index.hpp"
 #include "rpc/rate_limiter.hpp"
@@ -97,11 +99,8 @@ class WsConnection final : public routing::Connection,
   ws::FrameParser parser_;
   std::string backlog_;  // read but not yet handled (fairness); empty when idle
 
-  std::vector<routing::Frame> queue_;  // not yet written, oldest first
-  size_t queued_bytes_ = 0;             // queue_ + in flight
-  size_t in_flight_bytes_ = 0;
-  routing::Frame single_;               // in flight: one frame as it is
-  std::string batch_;                   // in flight: several as one batch frame, or control frames
+  OutboundQueue out_;  // event frames: waiting, and the write in flight
+  std::string control_out_;  // in flight: the 101 response, or control frames
   std::string control_;                 // control frames waiting for the write in flight
 
   // Open: the last read; before: the upgrade's start; closing: the close's start.
