@@ -20,5 +20,6 @@ const switchboard::ConfigKey kKeys[] = {
 }  // namespace
 
 SWITCHBOARD_PLUGIN_DESCRIBED("memory", "0.1.0",
-                             "in-process transport and session store (one server process).", 0u,
+                             "in-process transport and session store (one server process).",
+                             SWITCHBOARD_CAP_SELF_ECHO,
                              kKeys, memory_plugin::MemoryTransport, memory_plugin::MemoryStore)

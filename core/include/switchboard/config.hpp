@@ -11,12 +11,18 @@
 #include <string_view>
 
 namespace switchboard {
+namespace detail {
+struct ConfigAccess;  // the core's validation reads the tree (core/src/config/raw_config.hpp)
+}
 
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
+// A value type: cheap to copy, and copies are independent (set() copies the
+// tree before changing it). Not synchronised: use one object from one thread at
+// a time; a Server keeps what it needs from it.
 class Config {
  public:
   // Reads `--config FILE` (or `-c FILE`, `--config=FILE`) from the command line;
@@ -33,12 +39,12 @@ class Config {
   // Where the config came from (file path or "<defaults>").
   const std::string& source() const;
 
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
 
  private:
-  explicit Config(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-  std::shared_ptr<Impl> impl_;
+  friend struct detail::ConfigAccess;
+  struct Tree;
+  explicit Config(std::shared_ptr<Tree> tree) : tree_(std::move(tree)) {}
+  std::shared_ptr<Tree> tree_;
 };
 
 }  // namespace switchboard

@@ -1,8 +1,12 @@
 // switchboard/request.hpp — one RPC call as a handler sees it.
 //
-// A Request is a cheap handle: copy it into asynchronous continuations. The
-// handler runs on the event-loop thread that owns the calling connection; it must
-// not block (use the returned Future for anything slow).
+// A Request is a cheap handle made by the server for each call: copy it into
+// asynchronous continuations (every copy shares one call; it lives as long as
+// the last copy). The handler runs on the event-loop thread that owns the
+// calling connection; it must not block (use the returned Future for anything
+// slow). Its accessors may be called from any thread; what they return lives as
+// long as the Request, except publish(), which is the server's Publisher (it
+// lives as long as the Server).
 #pragma once
 
 #include <memory>
@@ -17,18 +21,12 @@
 #include "switchboard/session.hpp"
 
 namespace switchboard {
+namespace detail {
+struct RequestAccess;  // how the core makes one (core/src/rpc/request_access.hpp)
+}
 
 class Request {
  public:
-  struct Data {
-    std::string method;
-    boost::json::array args;
-    std::optional<std::string> socket_id;
-    Session session;
-    Publisher* publisher;
-  };
-  explicit Request(std::shared_ptr<Data> d) : d_(std::move(d)) {}
-
   const std::string& method() const { return d_->method; }
   const boost::json::array& args() const { return d_->args; }
   // Argument i converted to T; a missing or ill-typed argument throws
@@ -47,9 +45,18 @@ class Request {
   Session& session() const { return d_->session; }
   // The calling connection (browser tab); changes on every page load.
   const std::optional<std::string>& socket_id() const { return d_->socket_id; }
-  Publisher& publish() const { return *d_->publisher; }
+  Publisher& publish() const { return d_->publisher; }
 
  private:
+  friend struct detail::RequestAccess;
+  struct Data {
+    std::string method;
+    boost::json::array args;
+    std::optional<std::string> socket_id;
+    Session session;
+    Publisher& publisher;
+  };
+  explicit Request(std::shared_ptr<Data> d) : d_(std::move(d)) {}
   std::shared_ptr<Data> d_;
 };
 

@@ -7,8 +7,8 @@
 
 namespace switchboard {
 namespace {
-std::shared_ptr<Config::Impl> parse(std::string_view text, std::string source) {
-  auto impl = std::make_shared<Config::Impl>();
+std::shared_ptr<detail::ConfigAccess::Tree> parse(std::string_view text, std::string source) {
+  auto impl = std::make_shared<detail::ConfigAccess::Tree>();
   impl->source = std::move(source);
   try {
     impl->root = YAML::Load(std::string(text));
@@ -60,22 +60,22 @@ Config& Config::set(std::string_view dotted_key, std::string_view yaml_value) {
     throw ConfigError("Config::set(" + std::string(dotted_key) + "): " + e.what());
   }
   // Copy-on-write: configs are values.
-  auto copy = std::make_shared<Impl>();
-  copy->source = impl_->source;
-  copy->root = YAML::Clone(impl_->root);
+  auto copy = std::make_shared<Tree>();
+  copy->source = tree_->source;
+  copy->root = YAML::Clone(tree_->root);
   if (!copy->root[section]) copy->root[section] = YAML::Node(YAML::NodeType::Map);
   // Subscripting a scalar or a list throws yaml-cpp's bare BadSubscript: name the key.
   if (!copy->root[section].IsMap()) {
     if (!copy->root[section].IsNull())
       throw ConfigError("Config::set(" + std::string(dotted_key) + "): section '" + section +
-                        "' in " + impl_->source + " is not a mapping of keys");
+                        "' in " + tree_->source + " is not a mapping of keys");
     copy->root[section] = YAML::Node(YAML::NodeType::Map);
   }
   copy->root[section][key] = value;
-  impl_ = std::move(copy);
+  tree_ = std::move(copy);
   return *this;
 }
 
-const std::string& Config::source() const { return impl_->source; }
+const std::string& Config::source() const { return tree_->source; }
 
 }  // namespace switchboard

@@ -221,7 +221,7 @@ bool parse_duration(const std::string& text, long long& ms, bool* too_large) {
 }
 
 PluginChoice plugin_choice(const Config& config) {
-  const auto& raw = config.impl();
+  const auto& raw = detail::ConfigAccess::tree(config);
   PluginChoice c;
   for (const auto& name : {"transport", "session", "plugins"}) {
     const SectionSpec* spec = find_section(core_schema(), name);
@@ -238,7 +238,7 @@ PluginChoice plugin_choice(const Config& config) {
 }
 
 Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_sections) {
-  const auto& raw = config.impl();
+  const auto& raw = detail::ConfigAccess::tree(config);
   const std::string& src = raw.source;
   for (const auto& kv : raw.root) {
     std::string key = key_text(kv.first, src, "");

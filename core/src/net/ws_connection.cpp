@@ -7,6 +7,7 @@
 #include "protocol/client_frames.hpp"
 #include "observe/log.hpp"
 #include "routing/finite_numbers.hpp"
+#include "rpc/request_access.hpp"
 #include "rpc/rpc_frame.hpp"
 #include "session/ids.hpp"
 
@@ -71,17 +72,17 @@ void WsConnection::start(http::request<http::string_body> req, std::string early
   }
   out += "\r\n";
   backlog_ = std::move(early);  // read_backlog() takes it after the upgrade
-  writing_ = true;
+  write_ = Write::kControl;
   asio::async_write(socket_, asio::buffer(out),
                     [self = shared_from_this()](error_code ec, std::size_t) {
-                      self->writing_ = false;
+                      self->write_ = Write::kNone;
                       std::string().swap(self->control_out_);
                       self->on_handshake(ec);
                     });
 }
 
 void WsConnection::on_handshake(error_code ec) {
-  if (ec || finished_) {
+  if (ec || phase_ == Phase::kEnded) {
     close_socket();
     return;
   }
@@ -91,7 +92,7 @@ void WsConnection::on_handshake(error_code ec) {
     close_socket();
     return;
   }
-  open_ = true;
+  phase_ = Phase::kOpen;
   stamp_ = Clock::now();
   next_refresh_ = stamp_ + refresh_period(ctx_.settings);
   ctx_.metrics.connections.fetch_add(1);
@@ -126,7 +127,7 @@ void WsConnection::on_handshake(error_code ec) {
 
 void WsConnection::sweep(Clock::time_point now) {
   const auto& s = ctx_.settings.server;
-  if (!open_ || close_started_) {
+  if (phase_ == Phase::kUpgrading || phase_ == Phase::kClosing) {
     // Upgrade not done yet, or closing: bounded by the handshake timeout.
     if (now - stamp_ >= s.handshake_timeout) close_socket();
     return;
@@ -164,7 +165,7 @@ void WsConnection::wait_read() {
 }
 
 void WsConnection::read_socket() {
-  if (finished_) return;
+  if (phase_ == Phase::kEnded) return;
   int budget = kMessagesPerEvent;
   char* buf = loop_.scratch();
   for (;;) {
@@ -181,7 +182,7 @@ void WsConnection::read_socket() {
       close_socket();
       return;
     }
-    if (!close_started_) {
+    if (phase_ < Phase::kClosing) {
       stamp_ = Clock::now();
       ping_sent_ = false;
     }
@@ -201,7 +202,7 @@ void WsConnection::read_socket() {
 }
 
 void WsConnection::read_backlog() {
-  if (finished_) {
+  if (phase_ == Phase::kEnded) {
     std::string().swap(backlog_);
     return;
   }
@@ -229,7 +230,7 @@ bool WsConnection::consume(char* data, size_t size, size_t& pos, int& budget) {
       case ws::FrameParser::Event::kNeedMore:
         return true;
       case ws::FrameParser::Event::kMessage:
-        if (!open_ || closing_) break;  // closing: nothing more is answered
+        if (phase_ != Phase::kOpen) break;  // closing: nothing more is answered
         if (!ev.text) {
           observe::bump(ctx_.metrics.bad_frames);
           send_frame(std::make_shared<const std::string>(
@@ -242,15 +243,16 @@ bool WsConnection::consume(char* data, size_t size, size_t& pos, int& budget) {
         // Pongs waiting behind a stuck write are bounded: a flood of pings from a
         // peer that does not read gets its later pings unanswered (RFC 6455 5.5.3
         // allows answering only the most recent).
-        if (!close_started_ && control_.size() < kMaxPendingControl) queue_control(ws::kPong, ev.payload);
+        if (phase_ < Phase::kClosing && control_.size() < kMaxPendingControl)
+          queue_control(ws::kPong, ev.payload);
         break;
       case ws::FrameParser::Event::kPong:
         break;
       case ws::FrameParser::Event::kClose:
         close_received_ = true;
-        if (close_sent_) {
+        if (close_frame_ == CloseFrame::kSent) {
           close_socket();
-        } else if (!close_started_) {
+        } else if (phase_ < Phase::kClosing) {
           begin_close(ev.code, "");  // echo the peer's code
         }
         break;
@@ -262,7 +264,7 @@ bool WsConnection::consume(char* data, size_t size, size_t& pos, int& budget) {
         begin_close(ev.code, ev.reason);
         break;
     }
-    if (finished_) return false;
+    if (phase_ == Phase::kEnded) return false;
   }
   return true;
 }
@@ -291,10 +293,8 @@ void WsConnection::handle_message(std::string_view text) {
     return;
   }
 
-  auto data = std::make_shared<Request::Data>(Request::Data{
-      std::move(call.method), std::move(call.params), socket_id_, Session(session_),
-      &ctx_.publisher});
-  Request req(std::move(data));
+  Request req = detail::RequestAccess::make(std::move(call.method), std::move(call.params),
+                                            socket_id_, Session(session_), ctx_.publisher);
   Future f = ctx_.rpc.call(req);
   // The outcome may arrive on any thread: hop back to this loop to reply.
   f.on_complete([self = shared_from_this(), rid](const Outcome& out) {
@@ -327,10 +327,10 @@ void WsConnection::send_reply(uint64_t id, const Outcome& outcome) {
 }
 
 void WsConnection::send_frame(const routing::Frame& frame) {
-  if (!open_ || closing_) return;
+  if (phase_ != Phase::kOpen) return;
   if (!out_.push(frame)) {
     // Never re-enter the index from here (we may be inside its fan-out loop).
-    closing_ = true;
+    phase_ = Phase::kCutOff;
     observe::bump(ctx_.metrics.slow_client_disconnects);
     asio::post(loop_.ioc(), [self = shared_from_this()] { self->cut_off(); });
     return;
@@ -339,7 +339,7 @@ void WsConnection::send_frame(const routing::Frame& frame) {
 }
 
 void WsConnection::want_flush() {
-  if (writing_ || flush_requested_) return;
+  if (write_ != Write::kNone || flush_requested_) return;
   flush_requested_ = true;
   loop_.request_flush(shared_from_this());
 }
@@ -363,14 +363,14 @@ void WsConnection::session_rekeyed(const std::string& sealed_id) {
 
 void WsConnection::flush() {
   flush_requested_ = false;
-  if (writing_ || out_.empty() || finished_ || close_started_) return;
+  if (write_ != Write::kNone || out_.empty() || phase_ >= Phase::kClosing) return;
   std::string_view payload = out_.take();
+  write_ = Write::kEvents;
   out_header_len_ = static_cast<uint8_t>(ws::encode_header(out_header_, ws::kText, payload.size()));
   start_write(asio::const_buffer(payload.data(), payload.size()));
 }
 
 void WsConnection::start_write(asio::const_buffer payload) {
-  writing_ = true;
   std::array<asio::const_buffer, 2> bufs{asio::const_buffer(out_header_, out_header_len_), payload};
   asio::async_write(socket_, bufs, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_write(ec);
@@ -378,15 +378,14 @@ void WsConnection::start_write(asio::const_buffer payload) {
 }
 
 void WsConnection::queue_control(uint8_t opcode, std::string_view payload) {
-  if (finished_ || close_started_) return;
+  if (phase_ >= Phase::kClosing) return;
   ws::append_control(control_, opcode, payload);
-  if (!writing_) write_control();
+  if (write_ == Write::kNone) write_control();
 }
 
 void WsConnection::write_control() {
-  writing_control_ = true;
-  close_in_flight_ = close_pending_;
-  close_pending_ = false;
+  write_ = Write::kControl;
+  if (close_frame_ == CloseFrame::kQueued) close_frame_ = CloseFrame::kInFlight;
   control_out_.assign(control_);
   std::string().swap(control_);
   out_header_len_ = 0;
@@ -394,22 +393,20 @@ void WsConnection::write_control() {
 }
 
 void WsConnection::on_write(error_code ec) {
-  writing_ = false;
-  if (writing_control_) {
-    writing_control_ = false;
+  const Write done = write_;
+  write_ = Write::kNone;
+  if (done == Write::kControl) {
     // Control frames are few and small: their buffer is not kept.
     std::string().swap(control_out_);
   } else {
     out_.written();
   }
-  if (ec || finished_) {
-    closing_ = true;
+  if (ec || phase_ == Phase::kEnded) {
     close_socket();
     return;
   }
-  if (close_in_flight_) {
-    close_in_flight_ = false;
-    close_sent_ = true;
+  if (close_frame_ == CloseFrame::kInFlight) {
+    close_frame_ = CloseFrame::kSent;
     if (close_received_) {  // the handshake is complete
       close_socket();
       return;
@@ -433,8 +430,8 @@ void WsConnection::on_write(error_code ec) {
 }
 
 void WsConnection::close_going_away() {
-  if (!open_ || closing_) return;
-  if (writing_ || !out_.empty()) {
+  if (phase_ != Phase::kOpen) return;
+  if (write_ != Write::kNone || !out_.empty()) {
     close_after_write_ = ws::close_code::kGoingAway;
     return;
   }
@@ -442,19 +439,18 @@ void WsConnection::close_going_away() {
 }
 
 void WsConnection::begin_close(uint16_t code, const char* reason) {
-  if (close_started_ || finished_) return;
-  close_started_ = true;
-  closing_ = true;
+  if (phase_ >= Phase::kClosing) return;
+  phase_ = Phase::kClosing;
   stamp_ = Clock::now();
   out_.drop_waiting();  // undelivered frames go with the connection
   ws::append_close(control_, code, reason);
-  close_pending_ = true;
-  if (!writing_) write_control();
+  close_frame_ = CloseFrame::kQueued;
+  if (write_ == Write::kNone) write_control();
 }
 
 void WsConnection::cut_off() {
-  if (finished_) return;
-  if (!writing_) {
+  if (phase_ == Phase::kEnded) return;
+  if (write_ == Write::kNone) {
     // Nothing stuck in the kernel: a close frame can still go out.
     begin_close(ws::close_code::kTryAgainLater, "send queue overflow (slow reader)");
     return;
@@ -472,15 +468,14 @@ void WsConnection::close_socket() {
 }
 
 void WsConnection::finish() {
-  if (finished_) return;
-  finished_ = true;
-  if (open_) {
-    open_ = false;
+  if (phase_ == Phase::kEnded) return;
+  const bool upgraded = phase_ != Phase::kUpgrading;
+  phase_ = Phase::kEnded;
+  if (upgraded) {
     ctx_.metrics.connections.fetch_sub(1);
     ctx_.open.closed();
     loop_.shard().remove(this);
   }
-  closing_ = true;
   loop_.detach(this);
   out_.release();
   std::string().swap(control_);

@@ -107,21 +107,30 @@ class WsConnection final : public routing::Connection,
   Clock::time_point stamp_;
   Clock::time_point next_refresh_;
 
+  // The connection's life, in order (a later phase never goes back):
+  enum class Phase : uint8_t {
+    kUpgrading,  // the 101 response is being written
+    kOpen,       // frames flow both ways
+    kCutOff,     // a frame passed limits.send_queue_bytes: nothing more is queued,
+                 // cut_off() is on its way (a close 1013, or the socket dropped)
+    kClosing,    // our close frame is queued, in flight or sent: waiting for the
+                 // peer's (bounded by the handshake timeout); nothing more is queued or answered
+    kEnded,      // finish() ran: out of the index and the sweep, buffers freed
+  };
+  // What the one write in flight carries.
+  enum class Write : uint8_t { kNone, kEvents, kControl /* the 101 response or control frames */ };
+  // Our close frame.
+  enum class CloseFrame : uint8_t { kNone, kQueued /* in control_ */, kInFlight, kSent };
+
+  Phase phase_ = Phase::kUpgrading;
+  Write write_ = Write::kNone;
+  CloseFrame close_frame_ = CloseFrame::kNone;
+  bool close_received_ = false;   // the peer's close frame arrived
+  bool flush_requested_ = false;  // this connection is on its loop's flush list
+  bool ping_sent_ = false;        // an idle ping is out, unanswered
   uint16_t close_after_write_ = 0;  // close code once the queue is written (0: none)
   uint8_t out_header_[10];
   uint8_t out_header_len_ = 0;
-  bool open_ = false;     // upgraded and not ended
-  bool writing_ = false;
-  bool writing_control_ = false;
-  bool flush_requested_ = false;
-  bool closing_ = false;  // no more frames are queued
-  bool close_started_ = false;
-  bool close_pending_ = false;    // our close frame is in control_
-  bool close_in_flight_ = false;  // ... or in the write in flight
-  bool close_sent_ = false;
-  bool close_received_ = false;
-  bool ping_sent_ = false;
-  bool finished_ = false;
 };
 
 }  // namespace switchboard::net

@@ -298,8 +298,9 @@ const switchboard_store_vtable* store_table() {
 template <class T, class S>
 constexpr uint32_t capabilities() {
   uint32_t caps = 0;
-  if constexpr (!std::is_void_v<T>)
-    caps |= static_cast<uint32_t>(SWITCHBOARD_CAP_TRANSPORT) | static_cast<uint32_t>(SWITCHBOARD_CAP_SELF_ECHO);
+  // Only what the classes given show; a behaviour (SELF_ECHO, SHARED) is the
+  // plugin's own claim, made in SWITCHBOARD_PLUGIN_DESCRIBED's EXTRA_CAPS.
+  if constexpr (!std::is_void_v<T>) caps |= static_cast<uint32_t>(SWITCHBOARD_CAP_TRANSPORT);
   if constexpr (!std::is_void_v<S>) caps |= static_cast<uint32_t>(SWITCHBOARD_CAP_SESSION_STORE);
   return caps;
 }
@@ -320,9 +321,11 @@ namespace switchboard {
 inline constexpr ConfigKey kNoConfig[] = {{nullptr, SWITCHBOARD_CONFIG_STRING, nullptr, nullptr}};
 }
 
-// SWITCHBOARD_PLUGIN_DESCRIBED adds a one-line description and extra capability
-// flags (e.g. SWITCHBOARD_CAP_SHARED for a transport whose instances in different
-// processes see each other: every broker-backed one).
+// SWITCHBOARD_PLUGIN_DESCRIBED adds a one-line description and the capability
+// flags the SDK cannot see from the classes: SWITCHBOARD_CAP_SELF_ECHO for a
+// transport that delivers its own publishes back to its instance (every
+// transport must; conformance T2), SWITCHBOARD_CAP_SHARED for one whose instances
+// in different processes see each other (every broker-backed one).
 #define SWITCHBOARD_PLUGIN(NAME, VERSION, KEYS, TRANSPORT, STORE) \
   SWITCHBOARD_PLUGIN_DESCRIBED(NAME, VERSION, nullptr, 0u, KEYS, TRANSPORT, STORE)
 

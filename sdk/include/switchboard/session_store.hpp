@@ -33,7 +33,9 @@ struct SessionRecord {
 };
 
 // Completion: status, and the record after the operation when status is ok
-// (nullptr for remove).
+// (nullptr for remove and on errors). The record is borrowed: it is valid only
+// during the call (a store passes a record it owns, or a temporary); copy what
+// you keep. On the host side a completion may run on any thread (the store's).
 using StoreCallback = std::function<void(Status, const SessionRecord*)>;
 
 class SessionStore {
