@@ -38,4 +38,4 @@ const switchboard::ConfigKey kKeys[] = {
 }  // namespace
 
 SWITCHBOARD_PLUGIN_DESCRIBED("kafka", "0.1.0", "Kafka transport (one topic, every server reads every partition; librdkafka).",
-                             SWITCHBOARD_CAP_SELF_ECHO | SWITCHBOARD_CAP_SHARED, kKeys, kafka_plugin::KafkaTransport, void)
+                             SWITCHBOARD_CAP_SELF_ECHO | SWITCHBOARD_CAP_SHARED | SWITCHBOARD_CAP_PUBLISH_ANY_THREAD, kKeys, kafka_plugin::KafkaTransport, void)

@@ -21,5 +21,5 @@ const switchboard::ConfigKey kKeys[] = {
 
 SWITCHBOARD_PLUGIN_DESCRIBED("memory", "0.1.0",
                              "in-process transport and session store (one server process).",
-                             SWITCHBOARD_CAP_SELF_ECHO,
+                             SWITCHBOARD_CAP_SELF_ECHO | SWITCHBOARD_CAP_PUBLISH_ANY_THREAD,
                              kKeys, memory_plugin::MemoryTransport, memory_plugin::MemoryStore)

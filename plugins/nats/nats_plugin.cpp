@@ -53,4 +53,4 @@ const switchboard::ConfigKey kKeys[] = {
 
 SWITCHBOARD_PLUGIN_DESCRIBED("nats", "0.1.0",
                              "NATS transport (core NATS subject) and JetStream KV session store (cnats).",
-                             SWITCHBOARD_CAP_SELF_ECHO | SWITCHBOARD_CAP_SHARED, kKeys, nats_plugin::NatsTransport, nats_plugin::NatsStore)
+                             SWITCHBOARD_CAP_SELF_ECHO | SWITCHBOARD_CAP_SHARED | SWITCHBOARD_CAP_PUBLISH_ANY_THREAD, kKeys, nats_plugin::NatsTransport, nats_plugin::NatsStore)

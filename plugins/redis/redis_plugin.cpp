@@ -26,5 +26,5 @@ const switchboard::ConfigKey kKeys[] = {
 
 SWITCHBOARD_PLUGIN_DESCRIBED("redis", "0.1.0",
                              "Redis pub/sub transport and Redis session store (hiredis).",
-                             SWITCHBOARD_CAP_SELF_ECHO | SWITCHBOARD_CAP_SHARED, kKeys, redis_plugin::RedisTransport,
+                             SWITCHBOARD_CAP_SELF_ECHO | SWITCHBOARD_CAP_SHARED | SWITCHBOARD_CAP_PUBLISH_ANY_THREAD, kKeys, redis_plugin::RedisTransport,
                              redis_plugin::RedisStore)

@@ -184,6 +184,16 @@ Status TransportUnderTest::publish(std::string bytes) {
   return publish_timed(std::move(bytes), took);
 }
 
+Status TransportUnderTest::publish_here(std::string_view bytes) {
+  auto t0 = Clock::now();
+  Status s = transport_->publish(bytes);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  expect(ms <= kit_.scaled(kPublishLimit),
+         "a publish() call from another thread took " + std::to_string(ms.count()) +
+             " ms: publish() must only queue, never wait (T1.02)");
+  return s;
+}
+
 Status TransportUnderTest::publish_timed(std::string bytes, std::chrono::nanoseconds& took) {
   ++publishes_;
   Status s = control_.call("publish()", [&] {

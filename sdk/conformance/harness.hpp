@@ -136,6 +136,10 @@ class TransportUnderTest {
   Status start();
   // Fails the case (CaseFailure) when the call takes longer than kPublishLimit.
   Status publish(std::string bytes);
+  // publish() on the calling thread, not the control thread: only for a plugin
+  // declaring SWITCHBOARD_CAP_PUBLISH_ANY_THREAD (T2.07). Fails the case past
+  // kPublishLimit too.
+  Status publish_here(std::string_view bytes);
   // publish(), also giving how long the call took on the control thread.
   Status publish_timed(std::string bytes, std::chrono::nanoseconds& took);
   void stop();

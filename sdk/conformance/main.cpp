@@ -162,6 +162,9 @@ bool available(const Case& c, const KitContext& kit, std::string& why) {
     case Needs::kStoreBroker:
       why = store ? no_broker : "no session store";
       return store && broker;
+    case Needs::kTransportAnyThread:
+      why = transport ? "the transport does not declare SWITCHBOARD_CAP_PUBLISH_ANY_THREAD" : "no transport";
+      return transport && (caps & SWITCHBOARD_CAP_PUBLISH_ANY_THREAD);
   }
   return false;
 }

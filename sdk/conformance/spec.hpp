@@ -12,7 +12,8 @@
 namespace switchboard::conformance {
 
 enum class Level { kMust, kShould };
-enum class Needs { kTransport, kStore, kTransportBroker, kStoreBroker };
+// kTransportAnyThread: a transport declaring SWITCHBOARD_CAP_PUBLISH_ANY_THREAD.
+enum class Needs { kTransport, kStore, kTransportBroker, kStoreBroker, kTransportAnyThread };
 
 struct Case {
   std::string id;     // "T2.03"

@@ -414,6 +414,40 @@ std::vector<Case> transport_cases() {
                  }
                },
                90s});
+  c.push_back({"T2.08", "publish_from_any_thread", Level::kMust, Needs::kTransportAnyThread,
+               "declaring SWITCHBOARD_CAP_PUBLISH_ANY_THREAD, it takes publish() from 4 threads at once "
+               "(none the control thread): every message accepted reaches both instances once, each "
+               "thread's in order",
+               [](const KitContext& kit) {
+                 Tagged tag;
+                 constexpr int kThreads = 4, kEach = 1000;
+                 TransportUnderTest a(kit), b(kit);
+                 start_connected(a, "A");
+                 start_connected(b, "B");
+                 std::vector<int> accepted[kThreads];
+                 std::vector<std::function<void()>> bodies;
+                 for (int t = 0; t < kThreads; ++t)
+                   bodies.push_back([&, t] {
+                     const std::string name = "P" + std::to_string(t);
+                     for (int i = 0; i < kEach; ++i) {
+                       Status st = a.publish_here(tag.msg(name + ":" + std::to_string(i)));
+                       if (st.is_ok()) accepted[t].push_back(i);
+                       else expect(st.code() == StatusCode::kBackpressure,
+                                   "publish() from thread " + name + " returned " +
+                                       status_name(st.code()) + ": " + st.message());
+                     }
+                   });
+                 run_concurrently(bodies);
+                 std::vector<std::pair<std::string, const std::vector<int>*>> publishers;
+                 for (int t = 0; t < kThreads; ++t) publishers.push_back({"P" + std::to_string(t), &accepted[t]});
+                 for (auto* inst : {&a, &b}) {
+                   const std::string who = inst == &a ? "A (the publisher)" : "B";
+                   wait_delivered(*inst, tag, publishers, 30s);
+                   auto bodies_got = tag.bodies(inst->messages());
+                   for (const auto& [name, acc] : publishers) check_sequence(bodies_got, name, *acc, who);
+                 }
+               },
+               60s});
   c.push_back({"T3.01", "state_after_stop", Level::kShould, Needs::kTransport,
                "after stop() the instance no longer reports CONNECTED (STOPPED expected)",
                [](const KitContext& kit) {

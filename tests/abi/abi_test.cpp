@@ -42,7 +42,7 @@ TEST_CASE("ABI v1 layout is pinned", "[abi]") {
   STATIC_REQUIRE(sizeof(switchboard_session_record) == 64);
   STATIC_REQUIRE(sizeof(switchboard_store_vtable) == 104);
   STATIC_REQUIRE(offsetof(switchboard_store_vtable, remove) == 96);
-  STATIC_REQUIRE(SWITCHBOARD_ABI_MINOR == 2);
+  STATIC_REQUIRE(SWITCHBOARD_ABI_MINOR == 3);
   STATIC_REQUIRE(SWITCHBOARD_PLUGIN_SIZE_V1_0 == 72);  // 1.0's whole descriptor
   STATIC_REQUIRE(offsetof(switchboard_plugin, capabilities) == 32);
   STATIC_REQUIRE(offsetof(switchboard_plugin, store) == 64);
@@ -96,9 +96,9 @@ TEST_CASE("a plugin constructor that throws is a clear create error", "[abi]") {
 TEST_CASE("the loader refuses bad plugins with a one-line message naming file and versions", "[abi]") {
   auto msg = refusal(fixture("fixture_wrong_major"));
   CHECK_THAT(msg, Catch::Contains(fixture("fixture_wrong_major")) &&
-                      Catch::Contains("ABI 2.0") && Catch::Contains("provides ABI 1.2"));
+                      Catch::Contains("ABI 2.0") && Catch::Contains("provides ABI 1.3"));
   msg = refusal(fixture("fixture_newer_minor"));
-  CHECK_THAT(msg, Catch::Contains("ABI 1.99") && Catch::Contains("provides ABI 1.2"));
+  CHECK_THAT(msg, Catch::Contains("ABI 1.99") && Catch::Contains("provides ABI 1.3"));
   msg = refusal(fixture("fixture_no_entry"));
   CHECK_THAT(msg, Catch::Contains(fixture("fixture_no_entry")) &&
                       Catch::Contains("switchboard_plugin_entry_v1"));

@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <csignal>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,6 +119,49 @@ TEST_CASE("after stop(), PluginHost refuses publishes and store calls: server is
   CHECK_FALSE(ran);
 }
 
+TEST_CASE("a transport that publishes from any thread gets publishes on the caller's thread: a "
+          "busy control thread does not hold them up",
+          "[unit][plugin_host][any_thread]") {
+  Hosted fault("transport: {use: fault}\n");  // ABI 1.2 behaviour: no capability
+  CHECK_FALSE(fault.host->publishes_on_caller());
+  Hosted h("limits: {control_queue: 2}\n");  // memory declares SWITCHBOARD_CAP_PUBLISH_ANY_THREAD
+  REQUIRE(h.host->publishes_on_caller());
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  Outcome busy;  // the control thread waits here until released
+  h.host->with_store([released](SessionStore&) { released.wait(); }, busy.done());
+  for (int i = 0; i < 100; ++i) REQUIRE(h.host->publish("x"));  // past control_queue: no hop
+  CHECK(h.metrics.events_published.load() == 100);
+  CHECK(h.metrics.control_queue_full.load() == 0);
+  for (int i = 0; i < 500 && h.delivered < 100; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(h.delivered == 100);  // delivered while the control thread is still busy
+  release.set_value();
+}
+
+TEST_CASE("publishes from many threads while the host stops: each is published or refused, none "
+          "reaches a stopped transport",
+          "[unit][plugin_host][any_thread]") {
+  Hosted h("memory: {max_queue_messages: 100000}\n");
+  REQUIRE(h.host->publishes_on_caller());
+  std::atomic<bool> go{true};
+  std::atomic<uint64_t> ok{0}, refused{0};
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < 4; ++t)
+    publishers.emplace_back([&] {
+      while (go) (h.host->publish("x") ? ok : refused)++;
+      for (int i = 0; i < 10; ++i) (h.host->publish("x") ? ok : refused)++;  // after stop: refused
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  h.host->stop();
+  go = false;
+  for (auto& p : publishers) p.join();
+  CHECK(ok > 0);
+  CHECK(refused >= 40);
+  CHECK(h.metrics.events_published.load() == ok.load());
+  CHECK(h.metrics.events_dropped.load() == refused.load());
+}
+
 namespace {
 std::atomic<int> violations{0};
 std::string last_violation;  // written before violations is bumped
@@ -161,6 +207,7 @@ TEST_CASE("a debug build aborts on a rule 4 violation", "[unit][plugin_host][rul
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
+    std::signal(SIGABRT, SIG_DFL);  // not Catch's handler: the child must die of it
     plugin::HostBridge bridge("transport:test", nullptr, [](std::string_view) {});
     plugin::HostBridge::Call in_plugin(bridge);
     bridge.table()->deliver(bridge.table()->ctx, reinterpret_cast<const uint8_t*>("x"), 1);

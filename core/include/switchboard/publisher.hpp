@@ -6,9 +6,13 @@
 // connections. Delivery is at-most-once; order is kept per publisher per
 // connection. A call returns false when the message was dropped at once because
 // the transport is not connected (an outage), the server is stopping, or
-// limits.control_queue publishes and session calls are already waiting; a
-// message the transport itself refuses later (backpressure) cannot be reported
-// to the call. Both are counted in /metrics as switchboard_events_dropped_total.
+// limits.control_queue publishes and session calls are already waiting. With a
+// transport that takes publishes from any thread (all shipped ones: memory,
+// redis, nats, kafka; docs/threading.md) the call hands the message to the
+// transport on the calling thread, so a backpressure refusal returns false too;
+// with an older transport the message waits for the control thread and a
+// refusal there cannot be reported to the call. Both are counted in /metrics as
+// switchboard_events_dropped_total.
 // A call that can never be delivered throws std::invalid_argument naming the
 // problem: an empty event name, a bad channel name or user id, more names than
 // limits.max_bus_targets, a non-finite number in the arguments (NaN, Infinity:

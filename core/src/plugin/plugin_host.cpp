@@ -43,6 +43,7 @@ PluginHost::PluginHost(const config::Settings& settings, const std::string& plug
   store_state_.name = settings.session.store;
   auto tp = load_plugin(plugins_dir, settings.transport.use);
   shared_bus_ = tp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED;
+  direct_ = tp->descriptor->capabilities & SWITCHBOARD_CAP_PUBLISH_ANY_THREAD;
   transport_ = std::make_unique<PluginTransport>(
       tp, config_of(tp->descriptor->name),
       std::make_unique<HostBridge>("transport:" + settings.transport.use, &transport_state_,
@@ -66,7 +67,11 @@ void PluginHost::start() {
   boost::asio::post(control_, [&] {
     Status s = transport_->start();
     if (s.is_ok()) s = store_->start();
-    if (s.is_ok()) running_ = true;
+    if (s.is_ok()) {
+      running_ = true;
+      sync::WriteLock lock(direct_mu_);
+      direct_open_ = true;
+    }
     started.set_value(s);
   });
   Status s = started.get_future().get();
@@ -81,6 +86,10 @@ void PluginHost::stop() {
   if (thread_.joinable()) {
     boost::asio::post(control_, [this] {
       running_ = false;
+      {
+        sync::WriteLock lock(direct_mu_);  // waits for direct publishes under way
+        direct_open_ = false;
+      }
       transport_->stop();
       store_->stop();
     });
@@ -117,6 +126,17 @@ bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
                    : transport_state_.state.load() != SWITCHBOARD_STATE_CONNECTED
                        ? Status(StatusCode::kUnavailable, "transport not connected")
                        : Status::ok();
+  if (refused.is_ok() && direct_ && !done) {
+    Status s;
+    {
+      sync::ReadLock lock(direct_mu_);
+      s = direct_open_ ? transport_->publish(bytes)
+          : stopped_   ? stopping()
+                       : Status(StatusCode::kUnavailable, "transport not started");
+    }
+    observe::bump(s.is_ok() ? metrics_.events_published : metrics_.events_dropped);
+    return s.is_ok();
+  }
   if (refused.is_ok()) {
     auto run = [this, bytes = std::move(bytes), done] {
       Status s = running_ ? transport_->publish(bytes) : stopping();

@@ -17,6 +17,7 @@
 #include "config/settings.hpp"
 #include "observe/metrics.hpp"
 #include "plugin/loader.hpp"
+#include "sync/mutex.hpp"
 #include "switchboard/session_store.hpp"
 #include "switchboard/transport.hpp"
 
@@ -55,13 +56,16 @@ class PluginHost {
   // the control thread. Idempotent.
   void stop();
 
-  // Any thread. Publishes on the control thread; counts published / dropped;
-  // done (optional) gets the transport's status on the control thread. Returns
-  // false (and counts a drop, and done gets kUnavailable) without trying when
-  // the server is stopping, the transport's last reported state is not
-  // connected (at-most-once delivery drops rather than queues during an
-  // outage), or limits.control_queue tasks already wait for the control thread
-  // (also counted as backpressure).
+  // Any thread. Counts published / dropped. Returns false (and counts a drop,
+  // and done gets kUnavailable) without trying when the server is stopping or
+  // the transport's last reported state is not connected (at-most-once delivery
+  // drops rather than queues during an outage).
+  // - A transport that declares SWITCHBOARD_CAP_PUBLISH_ANY_THREAD, publishing
+  //   without `done`: published here, on the caller's thread (no hop); returns
+  //   whether the transport took it (a BACKPRESSURE refusal returns false).
+  // - Otherwise on the control thread; done (optional) gets the transport's
+  //   status there; returns false when limits.control_queue tasks already wait
+  //   for the control thread (also counted as backpressure).
   bool publish(std::string bytes, std::function<void(Status)> done = {});
   // Any thread. Runs op(store) on the control thread; refused(kUnavailable)
   // instead after stop or when the control queue is full (on the caller's thread).
@@ -74,6 +78,8 @@ class PluginHost {
   const observe::ComponentState& store_state() const { return store_state_; }
   // The transport plugin declares SWITCHBOARD_CAP_SHARED: other processes see its bus.
   bool shared_bus() const { return shared_bus_; }
+  // The transport plugin declares SWITCHBOARD_CAP_PUBLISH_ANY_THREAD.
+  bool publishes_on_caller() const { return direct_; }
 
  private:
   // Posts fn to the control thread unless limits.control_queue tasks are waiting.
@@ -91,6 +97,11 @@ class PluginHost {
   std::unique_ptr<SessionStore> store_;
   bool running_ = false;  // control thread only
   bool shared_bus_ = false;
+  bool direct_ = false;  // publishes on the caller's thread (the capability)
+  // Direct publishes hold it shared; the control thread holds it exclusively to
+  // open them after the transport started and close them before it stops.
+  sync::SharedMutex direct_mu_;
+  bool direct_open_ SB_GUARDED_BY(direct_mu_) = false;
   std::atomic<bool> stopped_{false};
 };
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <mutex>
+#include <shared_mutex>
 
 #if defined(__clang__)
 #define SB_THREAD_ANNOTATION(x) __attribute__((x))
@@ -24,6 +25,9 @@
 #define SB_EXCLUDES(...) SB_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define SB_ACQUIRE(...) SB_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define SB_RELEASE(...) SB_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define SB_ACQUIRE_SHARED(...) SB_THREAD_ANNOTATION(acquire_shared_capability(__VA_ARGS__))
+#define SB_RELEASE_SHARED(...) SB_THREAD_ANNOTATION(release_shared_capability(__VA_ARGS__))
+#define SB_RELEASE_GENERIC(...) SB_THREAD_ANNOTATION(release_generic_capability(__VA_ARGS__))
 
 namespace switchboard::sync {
 
@@ -57,6 +61,40 @@ class SB_SCOPED_CAPABILITY Lock {
  private:
   Mutex& m_;
   bool held_ = true;
+};
+
+// Many readers or one writer. ReadLock / WriteLock hold it for a scope.
+class SB_CAPABILITY("mutex") SharedMutex {
+ public:
+  void lock() SB_ACQUIRE() { m_.lock(); }
+  void unlock() SB_RELEASE() { m_.unlock(); }
+  void lock_shared() SB_ACQUIRE_SHARED() { m_.lock_shared(); }
+  void unlock_shared() SB_RELEASE_SHARED() { m_.unlock_shared(); }
+
+ private:
+  std::shared_mutex m_;
+};
+
+class SB_SCOPED_CAPABILITY ReadLock {
+ public:
+  explicit ReadLock(SharedMutex& m) SB_ACQUIRE_SHARED(m) : m_(m) { m_.lock_shared(); }
+  ~ReadLock() SB_RELEASE_GENERIC() { m_.unlock_shared(); }
+  ReadLock(const ReadLock&) = delete;
+  ReadLock& operator=(const ReadLock&) = delete;
+
+ private:
+  SharedMutex& m_;
+};
+
+class SB_SCOPED_CAPABILITY WriteLock {
+ public:
+  explicit WriteLock(SharedMutex& m) SB_ACQUIRE(m) : m_(m) { m_.lock(); }
+  ~WriteLock() SB_RELEASE() { m_.unlock(); }
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
+
+ private:
+  SharedMutex& m_;
 };
 
 }  // namespace switchboard::sync

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define SWITCHBOARD_ABI_MAJOR 1
-#define SWITCHBOARD_ABI_MINOR 2
+#define SWITCHBOARD_ABI_MINOR 3
 
 /* The entry symbol. The major version is in the name, so a plugin for another
  * major fails to resolve at all instead of being misread. */
@@ -132,7 +132,9 @@ typedef struct switchboard_host {
 /* ---- Transport: a bus that moves bytes. ------------------------------------ */
 
 /* Every function of a vtable is called on the host's control thread (one thread,
- * never two calls at once); `instance` is the pointer create() returned. */
+ * never two calls at once) — except publish() of a plugin that declares
+ * SWITCHBOARD_CAP_PUBLISH_ANY_THREAD (ABI 1.3), which any thread may call, never
+ * during create/start/stop/destroy; `instance` is the pointer create() returned. */
 typedef struct switchboard_transport_vtable {
   uint32_t struct_size; /* sizeof(switchboard_transport_vtable) the plugin was built with */
 
@@ -232,7 +234,12 @@ enum {
   SWITCHBOARD_CAP_TRANSPORT = 1u << 0,
   SWITCHBOARD_CAP_SESSION_STORE = 1u << 1,
   SWITCHBOARD_CAP_SELF_ECHO = 1u << 2,  /* transport delivers its own publishes */
-  SWITCHBOARD_CAP_SHARED = 1u << 3      /* instances in different processes see each other */
+  SWITCHBOARD_CAP_SHARED = 1u << 3,     /* instances in different processes see each other */
+  /* ABI 1.3: publish() may be called from any thread, concurrently with itself
+   * and with the plugin's own threads (never with create/start/stop/destroy: the
+   * host excludes those). The host then publishes on the caller's thread instead
+   * of hopping to its control thread. Without it, publish() keeps rule 1. */
+  SWITCHBOARD_CAP_PUBLISH_ANY_THREAD = 1u << 4
 };
 
 typedef struct switchboard_plugin {

@@ -6,7 +6,9 @@
 // socketId) is resolved by each server against its own connections.
 //
 // Threading (docs/threading.md): start, publish and stop are called from one host
-// control thread, never concurrently, and must not block. Host callbacks may come
+// control thread, never concurrently, and must not block — except that a plugin
+// declaring SWITCHBOARD_CAP_PUBLISH_ANY_THREAD (ABI 1.3) gets publish() from any
+// thread, concurrently with itself (never during start/stop). Host callbacks may come
 // from any plugin thread. After stop() returns no callback arrives and all plugin
 // threads are joined. The same interface is what the core sees: core-side proxies
 // wrap a loaded plugin's C table back into this class.
