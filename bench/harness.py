@@ -15,6 +15,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+import charts  # bench/charts.py, beside this file
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -110,7 +112,7 @@ class CtlBroker:
 class Harness:
     def __init__(self, args):
         self.args = args
-        self.build = os.path.abspath(args.build)
+        self.build = os.path.abspath(args.build or ".")
         self.bin = os.path.join(self.build, "bin")
         self.cache = os.path.join(self.build, "peers")
         self.logs = tempfile.mkdtemp(prefix="switchboard-bench-")
@@ -500,12 +502,15 @@ class Harness:
                        "skipped": self.skipped}, f, indent=1)
         with open(os.path.join(out, f"{stamp}.md"), "w") as f:
             f.write(table + "\n")
+        drawn = charts.draw(self.results, os.path.join(out, f"{stamp}-charts"))
         print("\n# Results (median of %d repetition%s; ratios: how many times better "
               "Switchboard is)\n" % (self.args.reps, "s" if self.args.reps > 1 else ""))
         print(table)
         for what, why in self.skipped.items():
             print(f"\nskipped {what}: {why}")
         print(f"\nmachine: {machine()}\nraw results: {out}/{stamp}.json; server logs: {self.logs}")
+        if drawn:
+            print(f"charts: {out}/{stamp}-charts/ ({len(drawn)} SVG files)")
         if self.failures:
             print("\nfailed runs:\n  " + "\n  ".join(self.failures))
             if self.args.smoke:
@@ -539,7 +544,7 @@ def machine():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--build", required=True, help="the Release build directory")
+    p.add_argument("--build", help="the Release build directory (not needed for --render, --charts)")
     p.add_argument("--only", default="", help="comma-separated scenarios (S1..S6)")
     p.add_argument("--servers", default=",".join(ALL_SERVERS),
                    help="comma-separated: switchboard,socketio,centrifugo,nats")
@@ -552,12 +557,23 @@ def main():
                         "SWITCHBOARD_SERVER_WRITE_INTERVAL=10ms (repeatable)")
     p.add_argument("--render", metavar="RESULTS.json",
                    help="print the table of an earlier run's raw results (runs nothing)")
+    p.add_argument("--charts", nargs=2, metavar=("RESULTS.json", "OUT_DIR"),
+                   help="draw the charts (SVG) of an earlier run's raw results into OUT_DIR "
+                        "(runs nothing; bench/charts.py)")
     p.add_argument("--smoke", action="store_true",
                    help="the CI test: tiny sizes and rates, every run must deliver every "
                         "message exactly once and in order (no timing is checked)")
     args = p.parse_args()
+    if not args.build and not (args.render or args.charts):
+        p.error("--build is required to run scenarios")
     if args.reps is None:
         args.reps = 1 if args.quick or args.smoke else 3
+    if args.charts:
+        with open(args.charts[0]) as f:
+            raw = json.load(f)
+        for path in charts.draw(raw["results"], args.charts[1]):
+            print(path)
+        return
     h = Harness(args)
     if args.render:
         with open(args.render) as f:
