@@ -32,9 +32,10 @@ const std::vector<SectionSpec>& core_schema() {
            {"shutdown_timeout", T::SWITCHBOARD_CONFIG_DURATION, "5s", false,
             "On SIGINT/SIGTERM, how long to wait for clients to take the 1001 close."},
            {"write_interval", T::SWITCHBOARD_CONFIG_DURATION, "0ms", false,
-            "Write coalescing: the shortest time between two write passes of one event loop "
-            "while it is busy; events queued meanwhile leave in one write per connection. "
-            "An idle loop writes at once. 0: no wait (batches form only under CPU load)."},
+            "Write coalescing floor: the shortest time between the starts of two write passes "
+            "of one event loop; events queued meanwhile leave in one write per connection. "
+            "Coalescing is adaptive without it (a pass waits, after the previous one ended, as "
+            "long as that one took, at most 5 ms); an idle loop writes at once."},
            {"keepalive_requests", T::SWITCHBOARD_CONFIG_INT, "100", false,
             "HTTP requests answered on one keep-alive connection; the last answer carries "
             "`Connection: close` (bounds what one connection can take)."},

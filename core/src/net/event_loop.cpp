@@ -12,8 +12,12 @@ void EventLoop::request_flush(std::shared_ptr<LoopMember> c) {
 
 void EventLoop::schedule_flush() {
   flush_posted_ = true;
-  auto due = last_pass_ + write_interval_;
-  if (write_interval_.count() == 0 || std::chrono::steady_clock::now() >= due) {
+  // Adaptive coalescing: a pass begins no sooner after the previous one ended
+  // than that one took (at most kMaxWriteGap), so a loop busy writing spends
+  // about half its time on new events, whose frames then leave together; and
+  // no sooner than server.write_interval after the previous one began.
+  auto due = std::max(last_pass_ + write_interval_, last_pass_end_ + adaptive_gap_);
+  if (std::chrono::steady_clock::now() >= due) {
     boost::asio::post(ioc_, [this] { flush_pass(); });
     return;
   }
@@ -41,6 +45,8 @@ void EventLoop::flush_pass() {
   flushing_.clear();
   flush_at_ = 0;
   flush_posted_ = false;
+  last_pass_end_ = std::chrono::steady_clock::now();
+  adaptive_gap_ = std::min<std::chrono::steady_clock::duration>(last_pass_end_ - last_pass_, kMaxWriteGap);
   if (!dirty_.empty()) schedule_flush();
 }
 

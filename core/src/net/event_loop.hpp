@@ -7,9 +7,13 @@
 // queued, writes every connection that asked. Deliveries that arrive while a
 // pass is writing therefore leave together in the next pass, one write per
 // connection. A pass writes 64 connections, then yields to the loop, so a long
-// pass never holds up reads. With server.write_interval > 0, a pass that would follow the
-// previous one sooner than that waits for it (a timer), so a busy loop writes
-// each connection at most once per interval; an idle loop still writes at once.
+// pass never holds up reads. Adaptive coalescing: a pass that would begin
+// sooner after the previous one ended than that one took (bounded by
+// kMaxWriteGap, 5 ms) waits for it (a timer), so a loop that is busy writing
+// spends about half its time on new events, whose frames then leave together —
+// batches grow with the load by themselves, and a loop that has not written for
+// a while writes at once. server.write_interval > 0 sets a floor between the
+// starts of two passes.
 //
 // Reading: connections hold no read buffer while idle. A readable connection
 // reads into the loop's scratch buffer (one per loop: the loop is one thread)
@@ -89,6 +93,8 @@ class EventLoop {
   void schedule_flush();
   void flush_pass();
   static constexpr size_t kFlushChunk = 64;  // connections written before yielding
+  // The adaptive wait between two passes is bounded by this latency budget.
+  static constexpr std::chrono::milliseconds kMaxWriteGap{5};
 
   void arm_sweep();
   void sweep();
@@ -106,7 +112,9 @@ class EventLoop {
   std::vector<std::shared_ptr<LoopMember>> flushing_;
   size_t flush_at_ = 0;  // next of flushing_ to write
   bool flush_posted_ = false;
-  std::chrono::steady_clock::time_point last_pass_{};
+  std::chrono::steady_clock::time_point last_pass_{};  // when the last pass began
+  std::chrono::steady_clock::time_point last_pass_end_{};
+  std::chrono::steady_clock::duration adaptive_gap_{};  // how long it took (bounded)
   boost::asio::steady_timer flush_timer_{ioc_};
   boost::asio::steady_timer sweep_timer_{ioc_};
   std::chrono::milliseconds sweep_every_{1000};
