@@ -30,8 +30,10 @@ def _num(v):
     return f"{v:g}"
 
 
-def _value(v):
-    """A measured value, as bench/harness.py's table prints it."""
+def fmt(v):
+    """A measured value, as the table (bench/harness.py) and the charts print it."""
+    if v is None:
+        return "-"
     if v >= 1e6:
         return f"{v / 1e6:.2f}M"
     if v >= 1e4:
@@ -149,7 +151,7 @@ def bar_chart(title, ylabel, groups, names):
             body.append(f'<rect x="{x:.1f}" y="{sy(v):.1f}" width="{bw * 0.9:.1f}" '
                         f'height="{TOP + ph - sy(v):.1f}" fill="{COLORS.get(name, "#555")}"/>'
                         f'<text x="{x + bw * 0.45:.1f}" y="{sy(v) - 4:.1f}" text-anchor="middle" '
-                        f'font-size="10">{_value(v)}</text>\n')
+                        f'font-size="10">{fmt(v)}</text>\n')
     body += _legend(names)
     return _svg(title, body)
 

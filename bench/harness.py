@@ -17,6 +17,7 @@ import sys
 import tempfile
 
 import charts  # bench/charts.py, beside this file
+from charts import fmt  # a measured value, as the table and the charts print it
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -515,18 +516,6 @@ class Harness:
             print("\nfailed runs:\n  " + "\n  ".join(self.failures))
             if self.args.smoke:
                 sys.exit(1)
-
-
-def fmt(v):
-    if v is None:
-        return "-"
-    if v >= 1e6:
-        return f"{v / 1e6:.2f}M"
-    if v >= 1e4:
-        return f"{v / 1e3:.0f}k"
-    if v >= 100:
-        return f"{v:.0f}"
-    return f"{v:.2f}"
 
 
 def machine():
