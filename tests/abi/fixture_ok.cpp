@@ -1,4 +1,6 @@
 // A minimal well-formed transport plugin built with the SDK macro.
+#include <thread>
+
 #include "switchboard/plugin.hpp"
 
 namespace {
@@ -9,7 +11,9 @@ class EchoTransport final : public switchboard::Transport {
   switchboard::Status start() override { return {}; }
   switchboard::Status publish(std::string_view b) override {
     if (b == "throw") throw std::runtime_error("publish threw");
-    host_.deliver(prefix_ + std::string(b));
+    // Delivered from a thread of its own (threading.md rule 4: never inline from
+    // inside publish), joined before returning so the test sees it at once.
+    std::thread([this, m = prefix_ + std::string(b)] { host_.deliver(m); }).join();
     return {};
   }
   void stop() override {}
