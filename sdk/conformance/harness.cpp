@@ -2,10 +2,11 @@
 
 #include <cstdlib>
 #include <cstdio>
+#include <mutex>
+#include <random>
 
 #include <boost/asio/post.hpp>
 
-#include "session/ids.hpp"
 #include "tcp_proxy.hpp"
 
 namespace switchboard::conformance {
@@ -315,6 +316,15 @@ StoreAnswer StoreUnderTest::call(const Op& op, std::chrono::milliseconds limit) 
   return fut.get();
 }
 
-std::string unique_id(const std::string& prefix) { return prefix + session::random_hex(12); }
+// 24 random hex digits: ids stay unique across runs against a persistent store.
+std::string unique_id(const std::string& prefix) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  char buf[25];
+  std::snprintf(buf, sizeof buf, "%016llx%08llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng() & 0xffffffffu));
+  return prefix + buf;
+}
 
 }  // namespace switchboard::conformance

@@ -1,5 +1,5 @@
 // Must NOT compile under clang -Wthread-safety -Werror (scripts/test checks that
-// it fails): proves the annotations in core/src/sync/mutex.hpp are live, so a
+// it fails): proves the annotations in core/host/sync/mutex.hpp are live, so a
 // clean build of the core means its guarded members are really locked.
 #include "sync/mutex.hpp"
 

@@ -40,7 +40,7 @@ TEST_CASE("completion registry: the first completion runs, a second is counted a
   CHECK(observe::store_duplicate_completions().load() == process_before + 1);
   observe::Metrics metrics;
   observe::ComponentState transport, store;
-  CHECK(metrics.prometheus_text(transport, store).find("\nswitchboard_store_duplicate_completions_total " +
+  CHECK(metrics.prometheus_text({transport, store}).find("\nswitchboard_store_duplicate_completions_total " +
                                        std::to_string(process_before + 1) + "\n") !=
         std::string::npos);
   CHECK(reg.describe_ignored() == "store completed add_channels twice");

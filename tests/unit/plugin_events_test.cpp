@@ -20,7 +20,7 @@ TEST_CASE("plugin events: counted per name, rendered per component", "[metrics]"
   host.count("slow_consumer_dropped", 7);
   host.count("reconnects");
   store.count("reconnects", 2);
-  auto text = m.prometheus_text(transport, store);
+  auto text = m.prometheus_text({transport, store});
   CHECK_THAT(text, Catch::Contains("# TYPE switchboard_plugin_events_total counter"));
   CHECK_THAT(text, Catch::Contains(
                        "switchboard_plugin_events_total{plugin=\"nats\",component=\"transport\",event=\"slow_consumer_dropped\"} 12\n"));

@@ -12,7 +12,7 @@
 
 namespace switchboard {
 namespace detail {
-struct ConfigAccess;  // the core's validation reads the tree (core/src/config/raw_config.hpp)
+struct ConfigAccess;  // the core's validation reads the tree (core/host/config/raw_config.hpp)
 }
 
 class ConfigError : public std::runtime_error {

@@ -16,7 +16,10 @@ void EventLoop::schedule_flush() {
   // than that one took (at most kMaxWriteGap), so a loop busy writing spends
   // about half its time on new events, whose frames then leave together; and
   // no sooner than server.write_interval after the previous one began.
-  auto due = std::max(last_pass_ + write_interval_, last_pass_end_ + adaptive_gap_);
+  // (Called between passes only: last_pass_ and last_pass_end_ are one pass's.)
+  auto took = std::min<std::chrono::steady_clock::duration>(last_pass_end_ - last_pass_,
+                                                            kMaxWriteGap);
+  auto due = std::max(last_pass_ + write_interval_, last_pass_end_ + took);
   if (std::chrono::steady_clock::now() >= due) {
     boost::asio::post(ioc_, [this] { flush_pass(); });
     return;
@@ -46,7 +49,6 @@ void EventLoop::flush_pass() {
   flush_at_ = 0;
   flush_posted_ = false;
   last_pass_end_ = std::chrono::steady_clock::now();
-  adaptive_gap_ = std::min<std::chrono::steady_clock::duration>(last_pass_end_ - last_pass_, kMaxWriteGap);
   if (!dirty_.empty()) schedule_flush();
 }
 

@@ -113,8 +113,7 @@ class EventLoop {
   size_t flush_at_ = 0;  // next of flushing_ to write
   bool flush_posted_ = false;
   std::chrono::steady_clock::time_point last_pass_{};  // when the last pass began
-  std::chrono::steady_clock::time_point last_pass_end_{};
-  std::chrono::steady_clock::duration adaptive_gap_{};  // how long it took (bounded)
+  std::chrono::steady_clock::time_point last_pass_end_{};  // and when it ended
   boost::asio::steady_timer flush_timer_{ioc_};
   boost::asio::steady_timer sweep_timer_{ioc_};
   std::chrono::milliseconds sweep_every_{1000};

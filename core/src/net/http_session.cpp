@@ -163,13 +163,13 @@ void HttpSession::handle(Request req) {
                    req.keep_alive());
   if (path == "/healthz") {
     bool healthy = false;
-    std::string body = ctx_.metrics.health_json(ctx_.transport_state, ctx_.store_state, healthy);
+    std::string body = ctx_.metrics.health_json(ctx_.live_state(), healthy);
     return respond(make(healthy ? http::status::ok : http::status::service_unavailable, req,
                         body + "\n", "application/json"),
                    req.keep_alive());
   }
   if (path == "/metrics")
-    return respond(make(http::status::ok, req, ctx_.metrics.prometheus_text(ctx_.transport_state, ctx_.store_state),
+    return respond(make(http::status::ok, req, ctx_.metrics.prometheus_text(ctx_.live_state()),
                         "text/plain; version=0.0.4; charset=utf-8"),
                    req.keep_alive());
 

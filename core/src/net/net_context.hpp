@@ -27,6 +27,9 @@ struct NetContext {
   std::string_view client_js;  // served at /switchboard.js
   std::atomic<bool> shutting_down{false};
   OpenConnections open;  // upgraded WebSocket connections not yet ended
+
+  // For /healthz and /metrics.
+  observe::LiveState live_state() const { return {transport_state, store_state, open.count()}; }
 };
 
 }  // namespace switchboard::net

@@ -95,7 +95,6 @@ void WsConnection::on_handshake(error_code ec) {
   phase_ = Phase::kOpen;
   stamp_ = Clock::now();
   next_refresh_ = stamp_ + refresh_period(ctx_.settings);
-  ctx_.metrics.connections.fetch_add(1);
   ctx_.open.opened();
   observe::bump(ctx_.metrics.connections_total);
   loop_.shard().add(this, opened_->record.user_id, opened_->record.channels);
@@ -472,7 +471,6 @@ void WsConnection::finish() {
   const bool upgraded = phase_ != Phase::kUpgrading;
   phase_ = Phase::kEnded;
   if (upgraded) {
-    ctx_.metrics.connections.fetch_sub(1);
     ctx_.open.closed();
     loop_.shard().remove(this);
   }

@@ -97,21 +97,28 @@ void destroy_instance(void* instance) {
   }
 }
 
+// start and stop, the same for a transport and a store.
 template <class T>
-struct TransportTable {
+struct Lifecycle {
   static switchboard_status start(void* i, char* err, size_t n) {
     return guarded(err, n, SWITCHBOARD_ERROR, [&] { return report(impl<T>(i).start(), err, n); });
-  }
-  static switchboard_status publish(void* i, const uint8_t* d, size_t len, char* err, size_t n) {
-    return guarded(err, n, SWITCHBOARD_ERROR, [&] {
-      return report(impl<T>(i).publish({reinterpret_cast<const char*>(d), len}), err, n);
-    });
   }
   static void stop(void* i) {
     try {
       impl<T>(i).stop();
     } catch (...) {
     }
+  }
+};
+
+template <class T>
+struct TransportTable : Lifecycle<T> {
+  using Lifecycle<T>::start;
+  using Lifecycle<T>::stop;
+  static switchboard_status publish(void* i, const uint8_t* d, size_t len, char* err, size_t n) {
+    return guarded(err, n, SWITCHBOARD_ERROR, [&] {
+      return report(impl<T>(i).publish({reinterpret_cast<const char*>(d), len}), err, n);
+    });
   }
   static const switchboard_transport_vtable* table() {
     static const switchboard_transport_vtable t{
@@ -200,16 +207,9 @@ void store_op(const switchboard_host& host, const char* op, switchboard_store_do
 }
 
 template <class T>
-struct StoreTable {
-  static switchboard_status start(void* i, char* err, size_t n) {
-    return guarded(err, n, SWITCHBOARD_ERROR, [&] { return report(impl<T>(i).start(), err, n); });
-  }
-  static void stop(void* i) {
-    try {
-      impl<T>(i).stop();
-    } catch (...) {
-    }
-  }
+struct StoreTable : Lifecycle<T> {
+  using Lifecycle<T>::start;
+  using Lifecycle<T>::stop;
   static void create_session(void* i, switchboard_str id, int64_t ttl, switchboard_store_done d,
                              void* c) {
     store_op(host_of<T>(i), "create_session", d, c,

@@ -60,23 +60,6 @@ void on_store_done(void* op_ctx, uint32_t status, const switchboard_session_reco
   }
 }
 
-// Creates a plugin instance through its C table; throws PluginError with what the
-// plugin said.
-template <class VTable>
-void* create(const VTable* vt, const LoadedPlugin& plugin, const char* what,
-             const ConfigEntries& config, const HostBridge& bridge) {
-  if (vt == nullptr)
-    throw PluginError("plugin " + plugin.path + " ('" + plugin.descriptor->name + "') provides no " +
-                      what);
-  CEntries c(config);
-  char err[kErrLen] = {};
-  void* instance = nullptr;
-  if (vt->create(c.entries.data(), c.entries.size(), bridge.table(), &instance, err, kErrLen) !=
-      SWITCHBOARD_OK)
-    throw PluginError(std::string(what) + " '" + plugin.descriptor->name + "': " + err);
-  return instance;
-}
-
 std::vector<switchboard_str> strs(const std::vector<std::string>& v) {
   std::vector<switchboard_str> out;
   out.reserve(v.size());
@@ -86,66 +69,76 @@ std::vector<switchboard_str> strs(const std::vector<std::string>& v) {
 
 }  // namespace
 
-PluginTransport::PluginTransport(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
-                                 std::unique_ptr<HostBridge> bridge)
-    : plugin_(std::move(plugin)),
-      bridge_(std::move(bridge)),
-      vt_(plugin_->descriptor->transport),
-      instance_(create(vt_, *plugin_, "transport", config, *bridge_)) {}
-
-PluginTransport::~PluginTransport() {
-  if (instance_) {
-    stop();
-    vt_->destroy(instance_);
-  }
+template <class VTable>
+PluginInstance<VTable>::PluginInstance(std::shared_ptr<LoadedPlugin> plugin, const VTable* vt,
+                                       const char* what, const ConfigEntries& config,
+                                       std::unique_ptr<HostBridge> bridge)
+    : plugin_(std::move(plugin)), bridge_(std::move(bridge)), vt_(vt), instance_(nullptr) {
+  if (vt_ == nullptr)
+    throw PluginError("plugin " + plugin_->path + " ('" + plugin_->descriptor->name +
+                      "') provides no " + what);
+  CEntries c(config);
+  char err[kErrLen] = {};
+  if (vt_->create(c.entries.data(), c.entries.size(), bridge_->table(), &instance_, err,
+                  kErrLen) != SWITCHBOARD_OK)
+    throw PluginError(std::string(what) + " '" + plugin_->descriptor->name + "': " + err);
 }
 
-Status PluginTransport::start() {
+template <class VTable>
+PluginInstance<VTable>::~PluginInstance() {
+  if (instance_ == nullptr) return;  // create() said OK without an instance: nothing to end
+  stop();
+  vt_->destroy(instance_);
+}
+
+template <class VTable>
+Status PluginInstance<VTable>::start() {
   HostBridge::Call in_plugin(*bridge_);
   char err[kErrLen] = {};
   return status_of(vt_->start(instance_, err, kErrLen), err);
 }
 
-Status PluginTransport::publish(std::string_view bytes) {
+template <class VTable>
+bool PluginInstance<VTable>::stop() {
+  if (stopped_) return false;
+  stopped_ = true;
   HostBridge::Call in_plugin(*bridge_);
+  vt_->stop(instance_);
+  return true;
+}
+
+template class PluginInstance<switchboard_transport_vtable>;
+template class PluginInstance<switchboard_store_vtable>;
+
+PluginTransport::PluginTransport(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
+                                 std::unique_ptr<HostBridge> bridge)
+    : instance_(plugin, plugin->descriptor->transport, "transport", config, std::move(bridge)) {}
+
+Status PluginTransport::start() { return instance_.start(); }
+
+Status PluginTransport::publish(std::string_view bytes) {
+  HostBridge::Call in_plugin(instance_.bridge());
   char err[kErrLen] = {};
-  return status_of(vt_->publish(instance_, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                bytes.size(), err, kErrLen),
+  return status_of(instance_.vt().publish(instance_.get(),
+                                          reinterpret_cast<const uint8_t*>(bytes.data()),
+                                          bytes.size(), err, kErrLen),
                    err);
 }
 
-void PluginTransport::stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  HostBridge::Call in_plugin(*bridge_);
-  vt_->stop(instance_);
-}
+void PluginTransport::stop() { instance_.stop(); }
 
 PluginStore::PluginStore(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
                          std::unique_ptr<HostBridge> bridge)
-    : plugin_(std::move(plugin)),
-      bridge_(std::move(bridge)),
-      vt_(plugin_->descriptor->store),
-      instance_(create(vt_, *plugin_, "session store", config, *bridge_)),
+    : instance_(plugin, plugin->descriptor->store, "session store", config, std::move(bridge)),
       scope_(std::make_shared<CompletionScope>(std::string("store:") +
-                                               plugin_->descriptor->name)) {}
+                                               plugin->descriptor->name)) {}
 
-PluginStore::~PluginStore() {
-  if (instance_) {
-    stop();
-    vt_->destroy(instance_);
-  }
-}
+PluginStore::~PluginStore() { stop(); }
 
-Status PluginStore::start() {
-  char err[kErrLen] = {};
-  return status_of(vt_->start(instance_, err, kErrLen), err);
-}
+Status PluginStore::start() { return instance_.start(); }
 
 void PluginStore::stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  vt_->stop(instance_);
+  if (!instance_.stop()) return;
   // stop() must complete what is pending; what it left is answered here, so every
   // caller hears back exactly once. Any completion from now on is late (ignored).
   auto left = CompletionRegistry::process().close(*scope_);
@@ -169,45 +162,47 @@ void* PluginStore::ctx(const char* op, StoreCallback done) {
 }
 
 void PluginStore::create_session(std::string_view id, int64_t ttl, StoreCallback done) {
-  vt_->create_session(instance_, str(id), ttl, &on_store_done,
-                      ctx("create_session", std::move(done)));
+  instance_.vt().create_session(instance_.get(), str(id), ttl, &on_store_done,
+                                ctx("create_session", std::move(done)));
 }
 void PluginStore::load(std::string_view id, int64_t ttl, StoreCallback done) {
-  vt_->load(instance_, str(id), ttl, &on_store_done, ctx("load", std::move(done)));
+  instance_.vt().load(instance_.get(), str(id), ttl, &on_store_done,
+                      ctx("load", std::move(done)));
 }
 void PluginStore::add_channels(std::string_view id, const std::vector<std::string>& names,
                                uint32_t max, int64_t ttl, StoreCallback done) {
   auto n = strs(names);
-  vt_->add_channels(instance_, str(id), n.data(), n.size(), max, ttl, &on_store_done,
-                    ctx("add_channels", std::move(done)));
+  instance_.vt().add_channels(instance_.get(), str(id), n.data(), n.size(), max, ttl,
+                              &on_store_done, ctx("add_channels", std::move(done)));
 }
 void PluginStore::remove_channels(std::string_view id, const std::vector<std::string>& names,
                                   int64_t ttl, StoreCallback done) {
   auto n = strs(names);
-  vt_->remove_channels(instance_, str(id), n.data(), n.size(), ttl, &on_store_done,
-                       ctx("remove_channels", std::move(done)));
+  instance_.vt().remove_channels(instance_.get(), str(id), n.data(), n.size(), ttl,
+                                 &on_store_done, ctx("remove_channels", std::move(done)));
 }
 void PluginStore::clear_channels(std::string_view id, int64_t ttl, StoreCallback done) {
-  vt_->clear_channels(instance_, str(id), ttl, &on_store_done,
-                      ctx("clear_channels", std::move(done)));
+  instance_.vt().clear_channels(instance_.get(), str(id), ttl, &on_store_done,
+                                ctx("clear_channels", std::move(done)));
 }
 void PluginStore::set_user(std::string_view id, const std::optional<std::string>& user,
                            int64_t ttl, StoreCallback done) {
   switchboard_str u{};
   if (user) u = str(*user);
-  vt_->set_user(instance_, str(id), user ? &u : nullptr, ttl, &on_store_done,
-                ctx("set_user", std::move(done)));
+  instance_.vt().set_user(instance_.get(), str(id), user ? &u : nullptr, ttl, &on_store_done,
+                          ctx("set_user", std::move(done)));
 }
 void PluginStore::set_data(std::string_view id, std::string_view key,
                            const std::optional<std::string>& value, int64_t ttl,
                            StoreCallback done) {
   switchboard_str v{};
   if (value) v = str(*value);
-  vt_->set_data(instance_, str(id), str(key), value ? &v : nullptr, ttl, &on_store_done,
-                ctx("set_data", std::move(done)));
+  instance_.vt().set_data(instance_.get(), str(id), str(key), value ? &v : nullptr, ttl,
+                          &on_store_done, ctx("set_data", std::move(done)));
 }
 void PluginStore::remove(std::string_view id, StoreCallback done) {
-  vt_->remove(instance_, str(id), &on_store_done, ctx("remove", std::move(done)));
+  instance_.vt().remove(instance_.get(), str(id), &on_store_done,
+                        ctx("remove", std::move(done)));
 }
 
 }  // namespace switchboard::plugin

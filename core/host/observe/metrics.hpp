@@ -14,8 +14,16 @@
 
 namespace switchboard::observe {
 
+// What the two pages show beside the counters: state owned and acted on
+// elsewhere (the plugins' states by PluginHost, the open connections by
+// net::OpenConnections), read when a page is rendered.
+struct LiveState {
+  const ComponentState& transport;
+  const ComponentState& store;
+  size_t connections = 0;  // open WebSocket connections
+};
+
 struct Metrics {
-  std::atomic<int64_t> connections{0};
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> connections_refused{0};  // origin, caps, store down
   std::atomic<uint64_t> events_published{0};     // handed to the transport
@@ -34,12 +42,9 @@ struct Metrics {
   std::atomic<uint64_t> sessions_created{0};  // session records created by upgrades
   std::atomic<uint64_t> sessions_refused{0};  // record creations refused by a cap
 
-  // The plugins' states are not metrics (PluginHost owns them and acts on them);
-  // the two pages show them beside the counters.
-  std::string prometheus_text(const ComponentState& transport, const ComponentState& store) const;
-  // {"status":"ok"|"unavailable","transport":{...},"session_store":{...}}
-  std::string health_json(const ComponentState& transport, const ComponentState& store,
-                          bool& healthy) const;
+  std::string prometheus_text(const LiveState& live) const;
+  // {"status":"ok"|"unavailable","transport":{...},"session_store":{...},"connections":N}
+  std::string health_json(const LiveState& live, bool& healthy) const;
 };
 
 // Session-store completions ignored as duplicate or late (a plugin bug). Process-wide

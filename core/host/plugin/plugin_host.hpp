@@ -84,6 +84,7 @@ class PluginHost {
  private:
   // Posts fn to the control thread unless limits.control_queue tasks are waiting.
   bool enqueue(std::function<void()> fn);
+  bool counted(const Status& s);
 
   observe::Metrics& metrics_;
   observe::ComponentState transport_state_;  // written by the plugins' HostBridges

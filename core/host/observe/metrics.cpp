@@ -42,11 +42,13 @@ std::atomic<uint64_t>& store_duplicate_completions() {
   return count;
 }
 
-std::string Metrics::prometheus_text(const ComponentState& transport,
-                                     const ComponentState& store) const {
+std::string Metrics::prometheus_text(const LiveState& live) const {
+  const ComponentState& transport = live.transport;
+  const ComponentState& store = live.store;
   std::string o;
   o.reserve(2048);
-  gauge(o, "switchboard_connections", "Open WebSocket connections.", "", connections.load());
+  gauge(o, "switchboard_connections", "Open WebSocket connections.", "",
+        static_cast<int64_t>(live.connections));
   counter(o, "switchboard_connections_total", "WebSocket connections accepted.",
           connections_total.load());
   counter(o, "switchboard_connections_refused_total",
@@ -124,8 +126,7 @@ std::string Metrics::prometheus_text(const ComponentState& transport,
   return o;
 }
 
-std::string Metrics::health_json(const ComponentState& transport, const ComponentState& store,
-                                 bool& healthy) const {
+std::string Metrics::health_json(const LiveState& live, bool& healthy) const {
   auto component = [](const ComponentState& c) {
     boost::json::object o;
     o["plugin"] = c.name;
@@ -134,12 +135,12 @@ std::string Metrics::health_json(const ComponentState& transport, const Componen
     if (!d.empty()) o["detail"] = d;
     return o;
   };
-  healthy = transport.state.load() == SWITCHBOARD_STATE_CONNECTED;
+  healthy = live.transport.state.load() == SWITCHBOARD_STATE_CONNECTED;
   boost::json::object o;
   o["status"] = healthy ? "ok" : "unavailable";
-  o["transport"] = component(transport);
-  o["session_store"] = component(store);
-  o["connections"] = connections.load();
+  o["transport"] = component(live.transport);
+  o["session_store"] = component(live.store);
+  o["connections"] = live.connections;
   return boost::json::serialize(o);
 }
 

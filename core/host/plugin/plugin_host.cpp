@@ -121,6 +121,12 @@ Status busy() {
 }
 }  // namespace
 
+// Counts one publish the transport took or refused; returns whether it took it.
+bool PluginHost::counted(const Status& s) {
+  observe::bump(s.is_ok() ? metrics_.events_published : metrics_.events_dropped);
+  return s.is_ok();
+}
+
 bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
   Status refused = stopped_ ? stopping()
                    : transport_state_.state.load() != SWITCHBOARD_STATE_CONNECTED
@@ -134,19 +140,18 @@ bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
           : stopped_   ? stopping()
                        : Status(StatusCode::kUnavailable, "transport not started");
     }
-    observe::bump(s.is_ok() ? metrics_.events_published : metrics_.events_dropped);
-    return s.is_ok();
+    return counted(s);
   }
   if (refused.is_ok()) {
     auto run = [this, bytes = std::move(bytes), done] {
       Status s = running_ ? transport_->publish(bytes) : stopping();
-      observe::bump(s.is_ok() ? metrics_.events_published : metrics_.events_dropped);
+      counted(s);
       if (done) done(s);
     };
     if (enqueue(std::move(run))) return true;
     refused = busy();
   }
-  observe::bump(metrics_.events_dropped);
+  counted(refused);
   if (done) done(refused);
   return false;
 }

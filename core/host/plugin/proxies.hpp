@@ -1,7 +1,10 @@
 // Core-side proxies: a loaded plugin's C tables wrapped back into the SDK's C++
 // Transport and SessionStore interfaces, so the core sees only those interfaces.
-// Each proxy owns its plugin instance, its HostBridge, and a reference to the
-// library (which therefore outlives the instance).
+// Each proxy owns a PluginInstance: the plugin's instance, its HostBridge, and a
+// reference to the library (which therefore outlives the instance).
+// Thread-safety: a proxy is called from one thread at a time (the control
+// thread), except PluginTransport::publish when the plugin declares
+// SWITCHBOARD_CAP_PUBLISH_ANY_THREAD (PluginHost orders it against start/stop).
 #pragma once
 
 #include <atomic>
@@ -20,29 +23,57 @@ namespace switchboard::plugin {
 
 using ConfigEntries = std::vector<std::pair<std::string, std::string>>;
 
+// One instance made through a plugin's C table — the transport's or the store's,
+// which share create/start/stop/destroy: created from its config (a PluginError
+// with the plugin's message on failure), started, stopped at most once, stopped
+// if need be and destroyed with the object, before its bridge and library go.
+// Every call into start/stop is marked as a core → plugin call (HostBridge::Call).
+template <class VTable>
+class PluginInstance {
+ public:
+  // `what` names the role in errors: "transport", "session store".
+  PluginInstance(std::shared_ptr<LoadedPlugin> plugin, const VTable* vt, const char* what,
+                 const ConfigEntries& config, std::unique_ptr<HostBridge> bridge);
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  Status start();
+  // Calls the plugin's stop() the first time; false (and no call) after that.
+  bool stop();
+
+  const VTable& vt() const { return *vt_; }
+  void* get() const { return instance_; }
+  const HostBridge& bridge() const { return *bridge_; }
+  const LoadedPlugin& plugin() const { return *plugin_; }
+
+ private:
+  std::shared_ptr<LoadedPlugin> plugin_;
+  std::unique_ptr<HostBridge> bridge_;
+  const VTable* vt_;
+  void* instance_;
+  bool stopped_ = false;
+};
+
 class PluginTransport final : public Transport {
  public:
   // Throws PluginError when the plugin has no transport or create() fails.
   PluginTransport(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
                   std::unique_ptr<HostBridge> bridge);
-  ~PluginTransport() override;
   Status start() override;
   Status publish(std::string_view bytes) override;
   void stop() override;
 
  private:
-  std::shared_ptr<LoadedPlugin> plugin_;
-  std::unique_ptr<HostBridge> bridge_;
-  const switchboard_transport_vtable* vt_;
-  void* instance_ = nullptr;
-  bool stopped_ = false;
+  PluginInstance<switchboard_transport_vtable> instance_;
 };
 
 class PluginStore final : public SessionStore {
  public:
+  // Throws PluginError when the plugin has no session store or create() fails.
   PluginStore(std::shared_ptr<LoadedPlugin> plugin, const ConfigEntries& config,
               std::unique_ptr<HostBridge> bridge);
-  ~PluginStore() override;
+  ~PluginStore() override;  // stop() (answering what is left), then destroy
   Status start() override;
   void stop() override;
   void create_session(std::string_view id, int64_t ttl_ms, StoreCallback done) override;
@@ -70,11 +101,7 @@ class PluginStore final : public SessionStore {
   // Registers done as a pending operation named op; the plugin gets the result.
   void* ctx(const char* op, StoreCallback done);
 
-  std::shared_ptr<LoadedPlugin> plugin_;
-  std::unique_ptr<HostBridge> bridge_;
-  const switchboard_store_vtable* vt_;
-  void* instance_ = nullptr;
-  bool stopped_ = false;
+  PluginInstance<switchboard_store_vtable> instance_;
   std::shared_ptr<CompletionScope> scope_;
   std::atomic<size_t> answered_at_stop_{0};
 };
