@@ -223,3 +223,62 @@ TEST_CASE("ws: non-minimal and out-of-range lengths", "[unit][ws]") {
   g += std::string("\x00\x00\x00\x00", 4);
   CHECK(feed_all(g).back().code == 1002);
 }
+
+TEST_CASE("ws: each error's code and reason, and which wins when several apply", "[unit][ws]") {
+  struct Err {
+    uint16_t code;
+    std::string reason;
+    bool operator==(const Err&) const = default;
+  };
+  auto error_of = [](const std::string& in, uint64_t max = 1 << 20) {
+    auto g = feed_all(in, max);
+    REQUIRE_FALSE(g.empty());
+    REQUIRE(g.back().kind == Ev::kError);
+    return Err{g.back().code, g.back().payload};
+  };
+  const std::string open = frame(kText, "a", false);  // a fragmented message, left open
+  // The first two bytes: reserved bits, then the mask, then the opcode and its rules.
+  CHECK(error_of(frame(kText, "x", true, false, 0x40)) == Err{1002, "reserved bits set"});
+  CHECK(error_of(frame(0x3, "x", true, false)) == Err{1002, "client frame not masked"});
+  CHECK(error_of(frame(0xB, "x", false)) == Err{1002, "unknown opcode"});
+  CHECK(error_of(frame(0x3, "x")) == Err{1002, "unknown opcode"});
+  CHECK(error_of(open + frame(0x3, "x")) == Err{1002, "unknown opcode"});
+  CHECK(error_of(frame(kPing, std::string(126, 'x'), false)) ==
+        Err{1002, "fragmented control frame"});
+  CHECK(error_of(open + frame(kClose, "", false)) == Err{1002, "fragmented control frame"});
+  CHECK(error_of(frame(kPing, std::string(126, 'x'))) == Err{1002, "control frame too long"});
+  CHECK(error_of(frame(kContinuation, std::string(2000, 'x')), 1024) ==
+        Err{1002, "continuation without a message"});
+  CHECK(error_of(open + frame(kBinary, std::string(2000, 'x')), 1024) ==
+        Err{1002, "new message inside a fragmented one"});
+  // Those fail on the first two bytes alone; a bad length needs its whole header.
+  std::string two = frame(kPing, "x", false).substr(0, 2);
+  CHECK(error_of(two) == Err{1002, "fragmented control frame"});
+  CHECK(feed_all(std::string("\x81\xfe\x00", 3)).empty());
+  // The length: minimal form and range, before the message limit.
+  const std::string mask("\x00\x00\x00\x00", 4);
+  CHECK(error_of(std::string("\x81\xfe\x00\x05", 4) + mask + "hello", 1) ==
+        Err{1002, "length not minimal"});
+  CHECK(error_of(std::string("\x81\xff\x00\x00\x00\x00\x00\x00\x00\x05", 10) + mask + "hello") ==
+        Err{1002, "length not minimal"});
+  CHECK(error_of(std::string("\x81\xff\x00\x00\x00\x00\x00\x00\xff\xff", 10) + mask) ==
+        Err{1002, "length not minimal"});
+  CHECK(error_of(std::string("\x81\xff\x80\x00\x00\x00\x00\x00\x00\x00", 10) + mask, 1024) ==
+        Err{1002, "length out of range"});
+  CHECK(error_of(std::string("\x81\xff\x00\x00\x00\x00\x00\x01\x00\x00", 10) + mask, 1024) ==
+        Err{1009, "message too big"});
+  CHECK(error_of(frame(kText, "x", true), 0) == Err{1009, "message too big"});
+  CHECK(error_of(open + frame(kContinuation, std::string(1024, 'x')), 1024) ==
+        Err{1009, "message too big"});
+  // The payload: close frames, then text.
+  CHECK(error_of(frame(kClose, "\x03")) == Err{1002, "bad close frame"});
+  CHECK(error_of(frame(kClose, "\x03\xed\xff")) == Err{1002, "bad close code"});
+  CHECK(error_of(frame(kClose, std::string("\x0f\xa0\xff", 3))) == Err{1007, "bad close reason"});
+  CHECK(error_of(frame(kText, "ok \xff")) == Err{1007, "text not UTF-8"});
+  CHECK(error_of(open + frame(kContinuation, "\xff")) == Err{1007, "text not UTF-8"});
+  // A close frame split across reads is checked once whole, like one in place.
+  FrameParser p;
+  auto g = feed(p, frame(kClose, std::string("\x0f\xa0\xff", 3)), {7});  // header + 1 byte
+  REQUIRE(g.size() == 1);
+  CHECK(Err{g[0].code, g[0].payload} == Err{1007, "bad close reason"});
+}

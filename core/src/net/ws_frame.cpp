@@ -33,6 +33,45 @@ bool valid_close_code(uint16_t c) {
   return c != 1004 && c != 1005 && c != 1006;
 }
 
+// A control frame's error in its first two bytes: an unknown opcode, fragmented, over 125 bytes.
+const char* control_header_error(uint8_t op, bool fin, uint8_t len7) {
+  if (op != kClose && op != kPing && op != kPong) return "unknown opcode";
+  if (!fin) return "fragmented control frame";
+  if (len7 > 125) return "control frame too long";
+  return nullptr;
+}
+
+// A data frame's error in its first two bytes: an unknown opcode, a continuation out of place.
+const char* data_header_error(uint8_t op, bool message_open) {
+  if (op != kContinuation && op != kText && op != kBinary) return "unknown opcode";
+  if (op == kContinuation && !message_open) return "continuation without a message";
+  if (op != kContinuation && message_open) return "new message inside a fragmented one";
+  return nullptr;
+}
+
+// The protocol error (1002) in a frame's first two bytes, or nullptr: RSV bits, mask, opcode.
+const char* first_two_bytes_error(const uint8_t hdr[2], bool message_open) {
+  if (hdr[0] & 0x70) return "reserved bits set";
+  if (!(hdr[1] & 0x80)) return "client frame not masked";
+  const uint8_t op = hdr[0] & 0x0F;
+  if (op & 0x8) return control_header_error(op, (hdr[0] & 0x80) != 0, hdr[1] & 0x7F);
+  return data_header_error(op, message_open);
+}
+
+// Decodes an ext-byte (0, 2, 8) length into len; the error if not minimal or the top bit is set.
+const char* extended_length_error(const uint8_t* ext_bytes, size_t ext, uint64_t& len) {
+  if (ext == 2) {
+    len = (uint64_t{ext_bytes[0]} << 8) | ext_bytes[1];
+    if (len < 126) return "length not minimal";
+  } else if (ext == 8) {
+    len = 0;
+    for (size_t i = 0; i < 8; ++i) len = (len << 8) | ext_bytes[i];
+    if (len >> 63) return "length out of range";
+    if (len <= 0xFFFF) return "length not minimal";
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 bool valid_utf8(std::string_view s) {
@@ -172,7 +211,9 @@ FrameParser::Event FrameParser::control_event(std::string_view payload, size_t& 
   return e;
 }
 
-FrameParser::Event FrameParser::next(char* data, size_t size, size_t& pos, uint64_t max_message) {
+// The steps of next(), in the order a frame goes through them.
+
+void FrameParser::release_handed_out() {
   if (release_msg_) {
     std::string().swap(msg_);
     release_msg_ = false;
@@ -181,111 +222,103 @@ FrameParser::Event FrameParser::next(char* data, size_t size, size_t& pos, uint6
     std::string().swap(ctrl_);
     release_ctrl_ = false;
   }
+}
+
+bool FrameParser::take_header(const char* data, size_t size, size_t& pos, size_t want) {
+  if (hdr_len_ >= want) return true;
+  size_t k = std::min(want - hdr_len_, size - pos);
+  std::memcpy(hdr_ + hdr_len_, data + pos, k);
+  hdr_len_ = static_cast<uint8_t>(hdr_len_ + k);
+  pos += k;
+  return hdr_len_ == want;
+}
+
+std::optional<FrameParser::Event> FrameParser::read_header(const char* data, size_t size,
+                                                           size_t& pos, uint64_t max_message) {
+  if (!take_header(data, size, pos, 2)) return Event{};
+  // Checks that need only the first two bytes fail at once.
+  if (const char* why = first_two_bytes_error(hdr_, msg_op_ != 0))
+    return fail(close_code::kProtocolError, why, pos, size);
+  const uint8_t len7 = hdr_[1] & 0x7F;
+  const size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+  if (!take_header(data, size, pos, 2 + ext + 4)) return Event{};  // masked: checked above
+  hdr_len_ = 0;
+  uint64_t len = len7;
+  if (const char* why = extended_length_error(hdr_ + 2, ext, len))
+    return fail(close_code::kProtocolError, why, pos, size);
+  std::memcpy(mask_, hdr_ + 2 + ext, 4);
+  const uint8_t op = hdr_[0] & 0x0F;
+  if (!(op & 0x8)) {  // data frame
+    uint64_t before = op == kContinuation ? msg_.size() : 0;
+    if (len > max_message || before + len > max_message)
+      return fail(close_code::kTooBig, "message too big", pos, size);
+    if (op != kContinuation) msg_op_ = op;
+  }
+  frame_op_ = op;
+  frame_fin_ = (hdr_[0] & 0x80) != 0;
+  remaining_ = len;
+  mask_off_ = 0;
+  in_payload_ = true;
+  return std::nullopt;
+}
+
+std::string_view FrameParser::take_in_place(char* data, size_t& pos) {
+  char* p = data + pos;
+  size_t n = static_cast<size_t>(remaining_);
+  unmask(p, n, mask_, 0);
+  pos += n;
+  in_payload_ = false;
+  return {p, n};
+}
+
+FrameParser::Event FrameParser::control_frame(char* data, size_t size, size_t& pos) {
+  const size_t avail = size - pos;
+  if (ctrl_.empty() && avail >= remaining_) {
+    std::string_view payload = take_in_place(data, pos);
+    return control_event(payload, pos, size);
+  }
+  if (!take_payload(ctrl_, data, pos, avail)) return {};
+  release_ctrl_ = true;
+  return control_event(ctrl_, pos, size);
+}
+
+std::optional<FrameParser::Event> FrameParser::data_frame(char* data, size_t size, size_t& pos) {
+  const size_t avail = size - pos;
+  if (frame_fin_ && frame_op_ != kContinuation && msg_.empty() && avail >= remaining_) {
+    // A whole single-frame message in the input: handed out in place.
+    std::string_view payload = take_in_place(data, pos);
+    return message_event(payload, pos, size);
+  }
+  if (!take_payload(msg_, data, pos, avail)) return Event{};
+  if (!frame_fin_) return std::nullopt;
+  release_msg_ = true;
+  return message_event(msg_, pos, size);
+}
+
+FrameParser::Event FrameParser::message_event(std::string_view payload, size_t& pos, size_t size) {
+  Event e;
+  e.kind = Event::kMessage;
+  e.text = msg_op_ == kText;
+  msg_op_ = 0;
+  e.payload = payload;
+  if (e.text && !valid_utf8(e.payload))
+    return fail(close_code::kBadPayload, "text not UTF-8", pos, size);
+  return e;
+}
+
+FrameParser::Event FrameParser::next(char* data, size_t size, size_t& pos, uint64_t max_message) {
+  release_handed_out();
   if (failed_) {
     pos = size;
     return {};
   }
   for (;;) {
     if (!in_payload_) {
-      auto take = [&](size_t want) {
-        if (hdr_len_ >= want) return true;
-        size_t k = std::min(want - hdr_len_, size - pos);
-        std::memcpy(hdr_ + hdr_len_, data + pos, k);
-        hdr_len_ = static_cast<uint8_t>(hdr_len_ + k);
-        pos += k;
-        return hdr_len_ == want;
-      };
-      if (!take(2)) return {};
-      const uint8_t len7 = hdr_[1] & 0x7F;
-      const bool masked = (hdr_[1] & 0x80) != 0;
-      const size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-      const size_t hs = 2 + ext + (masked ? 4 : 0);
-      // Checks that need only the first two bytes fail at once.
-      const uint8_t op = hdr_[0] & 0x0F;
-      const bool fin = (hdr_[0] & 0x80) != 0;
-      if (hdr_[0] & 0x70) return fail(close_code::kProtocolError, "reserved bits set", pos, size);
-      if (!masked) return fail(close_code::kProtocolError, "client frame not masked", pos, size);
-      const bool control = (op & 0x8) != 0;
-      if (control) {
-        if (op != kClose && op != kPing && op != kPong)
-          return fail(close_code::kProtocolError, "unknown opcode", pos, size);
-        if (!fin) return fail(close_code::kProtocolError, "fragmented control frame", pos, size);
-        if (len7 > 125) return fail(close_code::kProtocolError, "control frame too long", pos, size);
-      } else {
-        if (op != kContinuation && op != kText && op != kBinary)
-          return fail(close_code::kProtocolError, "unknown opcode", pos, size);
-        if (op == kContinuation && msg_op_ == 0)
-          return fail(close_code::kProtocolError, "continuation without a message", pos, size);
-        if (op != kContinuation && msg_op_ != 0)
-          return fail(close_code::kProtocolError, "new message inside a fragmented one", pos, size);
-      }
-      if (!take(hs)) return {};
-      hdr_len_ = 0;
-      uint64_t len = len7;
-      if (ext == 2) {
-        len = (uint64_t{hdr_[2]} << 8) | hdr_[3];
-        if (len < 126) return fail(close_code::kProtocolError, "length not minimal", pos, size);
-      } else if (ext == 8) {
-        len = 0;
-        for (size_t i = 0; i < 8; ++i) len = (len << 8) | hdr_[2 + i];
-        if (len >> 63) return fail(close_code::kProtocolError, "length out of range", pos, size);
-        if (len <= 0xFFFF) return fail(close_code::kProtocolError, "length not minimal", pos, size);
-      }
-      std::memcpy(mask_, hdr_ + 2 + ext, 4);
-      if (!control) {
-        uint64_t before = op == kContinuation ? msg_.size() : 0;
-        if (len > max_message || before + len > max_message)
-          return fail(close_code::kTooBig, "message too big", pos, size);
-        if (op != kContinuation) msg_op_ = op;
-      }
-      frame_op_ = op;
-      frame_fin_ = fin;
-      remaining_ = len;
-      mask_off_ = 0;
-      in_payload_ = true;
+      if (auto stop = read_header(data, size, pos, max_message)) return *stop;
     }
-
-    const size_t avail = size - pos;
-    if (frame_op_ & 0x8) {  // control frame
-      if (ctrl_.empty() && avail >= remaining_) {
-        char* p = data + pos;
-        size_t n = static_cast<size_t>(remaining_);
-        unmask(p, n, mask_, 0);
-        pos += n;
-        in_payload_ = false;
-        return control_event({p, n}, pos, size);
-      }
-      if (!take_payload(ctrl_, data, pos, avail)) return {};
-      release_ctrl_ = true;
-      return control_event(ctrl_, pos, size);
-    }
-
-    // Data frame.
-    if (frame_fin_ && frame_op_ != kContinuation && msg_.empty() && avail >= remaining_) {
-      // A whole single-frame message in the input: handed out in place.
-      char* p = data + pos;
-      size_t n = static_cast<size_t>(remaining_);
-      unmask(p, n, mask_, 0);
-      pos += n;
-      in_payload_ = false;
-      Event e;
-      e.kind = Event::kMessage;
-      e.text = msg_op_ == kText;
-      msg_op_ = 0;
-      e.payload = {p, n};
-      if (e.text && !valid_utf8(e.payload)) return fail(close_code::kBadPayload, "text not UTF-8", pos, size);
-      return e;
-    }
-    if (!take_payload(msg_, data, pos, avail)) return {};
-    if (!frame_fin_) continue;  // the next fragment
-    Event e;
-    e.kind = Event::kMessage;
-    e.text = msg_op_ == kText;
-    msg_op_ = 0;
-    e.payload = msg_;
-    release_msg_ = true;
-    if (e.text && !valid_utf8(e.payload)) return fail(close_code::kBadPayload, "text not UTF-8", pos, size);
-    return e;
+    if (frame_op_ & 0x8) return control_frame(data, size, pos);
+    if (auto e = data_frame(data, size, pos)) return *e;
+    // A fragment before the last one: on to the next frame.
   }
 }
 

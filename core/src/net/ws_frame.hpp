@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -77,7 +78,24 @@ class FrameParser {
   }
 
  private:
+  // next(), step by step:
+  // Frees the buffers of the message or control frame handed out by the last call.
+  void release_handed_out();
+  // Reads and checks a frame header (any split): kNeedMore or kError, or none once it is whole.
+  std::optional<Event> read_header(const char* data, size_t size, size_t& pos,
+                                   uint64_t max_message);
+  // Copies header bytes into hdr_ until it holds `want`; true once it does.
+  bool take_header(const char* data, size_t size, size_t& pos, size_t want);
+  // A control frame's payload: its event once whole, else kNeedMore.
+  Event control_frame(char* data, size_t size, size_t& pos);
+  // A data frame's payload: kNeedMore until whole, then the message (none after a non-final one).
+  std::optional<Event> data_frame(char* data, size_t size, size_t& pos);
+  // Unmasks the current frame's payload where it lies in the input and moves past it.
+  std::string_view take_in_place(char* data, size_t& pos);
+  // The message that ends with this frame; a text one must be UTF-8 (1007).
+  Event message_event(std::string_view payload, size_t& pos, size_t size);
   Event fail(uint16_t code, const char* reason, size_t& pos, size_t size);
+  // A ping, a pong or a close; a close's payload must be empty or a valid code + UTF-8 reason.
   Event control_event(std::string_view payload, size_t& pos, size_t size);
   // Appends the current frame's available payload to `into`, unmasked; true
   // once the frame's payload is complete.
