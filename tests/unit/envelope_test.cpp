@@ -7,6 +7,7 @@
 #include "protocol/client_frames.hpp"
 #include "routing/fanout.hpp"
 #include "routing/envelope.hpp"
+#include "routing/finite_numbers.hpp"
 #include "routing/index.hpp"
 
 using namespace switchboard::routing;
@@ -222,4 +223,74 @@ TEST_CASE("client frames escape strings", "[envelope]") {
   std::string ch = "q\"uote";
   CHECK(switchboard::protocol::event_frame("e\n", "[]", &ch) ==
         R"({"t":"event","e":"e\n","p":[],"c":"q\"uote"})");
+}
+
+TEST_CASE("a malformed bus message's reason, and which one wins when several apply",
+          "[envelope]") {
+  auto error_of = [](std::string_view in, DecodeLimits l = {}) {
+    Envelope e;
+    std::string err;
+    REQUIRE(decode(in, e, err, l) == DecodeResult::kMalformed);
+    return err;
+  };
+  DecodeLimits small, shallow;
+  small.max_bytes = 10;
+  shallow.max_depth = 2;
+  // The size first, then the JSON (syntax and depth), then the object and its "t".
+  CHECK(error_of("not json at all", small) == "message of 15 bytes exceeds the bus limit of 10");
+  CHECK_THAT(error_of("not json"), Catch::StartsWith("not JSON: "));
+  CHECK_THAT(error_of(R"({"a":[[1]]})", shallow), Catch::StartsWith("not JSON: "));
+  CHECK(error_of("[1,2]") == "not a JSON object");
+  CHECK(error_of(R"({"e":"x"})") == "missing string \"t\"");
+  CHECK(error_of(R"({"t":5,"e":"x"})") == "missing string \"t\"");
+  // A publish: "e", then "p", then the target.
+  CHECK(error_of(R"({"t":"nope"})") == "missing non-empty string \"e\" (event name)");
+  CHECK(error_of(R"({"t":"channel","e":"","p":5})") ==
+        "missing non-empty string \"e\" (event name)");
+  CHECK(error_of(R"({"t":"nope","e":"x","p":5})") == "\"p\" must be an array");
+  CHECK(error_of(R"({"t":"nope","e":"x","p":[1e999]})") ==
+        std::string("\"p\" ") + kNonFiniteNumber);
+  CHECK(error_of(R"({"t":"nope","e":"x"})") == "unknown target type \"nope\"");
+  CHECK(error_of(R"({"t":"","e":"x"})") == "unknown target type \"\"");
+  CHECK(error_of(R"({"t":"channel","e":"x"})") == "missing \"channels\"");
+  CHECK(error_of(R"({"t":"user","e":"x","users":{}})") == "\"users\" must be an array");
+  CHECK(error_of(R"({"t":"user","e":"x","users":["a",1]})") == "\"users\" must hold strings");
+  CHECK(error_of(R"({"t":"channel","e":"x","channels":[]})") == "\"channels\" is empty");
+  CHECK(error_of(R"({"t":"channel","e":"x","channels":[""]})") ==
+        "a name in \"channels\" is empty or longer than 1024 bytes");
+  CHECK(error_of(R"({"t":"socketId","e":"x","socketId":""})") == "missing string \"socketId\"");
+  CHECK(error_of(R"({"t":"socketId","e":"x","socketId":["a"]})") == "missing string \"socketId\"");
+  // A session record: "s", then "u", then "ch", then the rotation.
+  CHECK(error_of(R"({"t":"_session","s":"","u":5})") == "_session without \"s\"");
+  CHECK(error_of(R"({"t":"_session","s":"k","u":5})") == "_session \"u\" must be a string or null");
+  CHECK(error_of(R"({"t":"_session","s":"k","u":null,"ch":{},"k":1})") ==
+        "_session without \"ch\" array");
+  CHECK(error_of(R"({"t":"_session","s":"k","ch":["a",""],"k":1})") ==
+        "_session \"ch\" holds an invalid channel name");
+  for (const char* bad : {R"({"t":"_session","s":"k","ch":[],"k":"a"})",
+                          R"({"t":"_session","s":"k","ch":[],"x":"a"})",
+                          R"({"t":"_session","s":"k","ch":[],"k":"","x":"a"})",
+                          R"({"t":"_session","s":"k","ch":[],"k":"a","x":5})"}) {
+    INFO(bad);
+    CHECK(error_of(bad) == "_session rotation needs non-empty strings \"k\" and \"x\"");
+  }
+  CHECK(error_of(R"({"t":"_session","s":"k","ch":[],"k":")" + std::string(513, 'a') +
+                 R"(","x":"a"})") == "_session rotation needs non-empty strings \"k\" and \"x\"");
+
+  // An unknown internal type is ignored whatever else it holds; success leaves the error alone.
+  Envelope e;
+  std::string err = "untouched";
+  CHECK(decode(R"({"t":"_x","e":"","p":5})", e, err) == DecodeResult::kIgnored);
+  CHECK(decode(R"({"t":"_session","s":"k","u":"fred","ch":["a"],"n":7,"k":"k2","x":"sx"})", e,
+               err) == DecodeResult::kOk);
+  CHECK(err == "untouched");
+  CHECK(e.user == std::optional<std::string>("fred"));
+  CHECK(e.nonce.empty());  // a nonce that is not a string is dropped
+  CHECK(e.new_session_key == "k2");
+  CHECK(e.sealed_id == "sx");
+  CHECK(decode(R"({"t":"socketId","e":"x","socketId":"s1"})", e, err) == DecodeResult::kOk);
+  CHECK(e.targets == std::vector<std::string>{"s1"});
+  CHECK(decode(R"({"t":"channel","e":"x","channels":"one"})", e, err) == DecodeResult::kOk);
+  CHECK(e.targets == std::vector<std::string>{"one"});
+  CHECK(err == "untouched");
 }

@@ -49,6 +49,104 @@ bool read_names(const json::object& o, const char* key, size_t max_bytes, size_t
   return true;
 }
 
+// Parses the bytes as one JSON object, within the size and depth limits (the bus is untrusted).
+bool parse_object(std::string_view bytes, const DecodeLimits& limits, json::value& v,
+                  std::string& error) {
+  if (bytes.size() > limits.max_bytes)
+    return fail(error, "message of " + std::to_string(bytes.size()) +
+                           " bytes exceeds the bus limit of " + std::to_string(limits.max_bytes));
+  json::parse_options opt;
+  opt.max_depth = limits.max_depth;
+  std::error_code ec;
+  v = json::parse(json::string_view(bytes.data(), bytes.size()), ec, {}, opt);
+  if (ec) return fail(error, "not JSON: " + ec.message());
+  if (!v.is_object()) return fail(error, "not a JSON object");
+  return true;
+}
+
+// Reads a _session binding: key "s" (non-empty), user "u" (string or null), channels "ch", "n".
+bool read_session_binding(const json::object& o, size_t channel_name_bytes, Envelope& out,
+                          std::string& error) {
+  const json::value* s = o.if_contains("s");
+  const json::value* u = o.if_contains("u");
+  const json::value* ch = o.if_contains("ch");
+  if (s == nullptr || !s->is_string() || s->get_string().empty())
+    return fail(error, "_session without \"s\"");
+  out.session_key = s->get_string();
+  if (u != nullptr && u->is_string()) out.user.emplace(u->get_string());
+  else if (u != nullptr && !u->is_null())
+    return fail(error, "_session \"u\" must be a string or null");
+  if (ch == nullptr || !ch->is_array()) return fail(error, "_session without \"ch\" array");
+  for (const auto& c : ch->get_array()) {
+    if (!c.is_string() || !valid_channel_name(c.get_string(), channel_name_bytes))
+      return fail(error, "_session \"ch\" holds an invalid channel name");
+    out.channels.emplace_back(c.get_string());
+  }
+  if (const json::value* n = o.if_contains("n"); n != nullptr && n->is_string())
+    out.nonce = n->get_string();
+  return true;
+}
+
+// Reads a rotation's new key "k" and sealed new id "x": both or neither, each 1 to 512 bytes.
+bool read_rotation(const json::object& o, Envelope& out, std::string& error) {
+  const json::value* k = o.if_contains("k");
+  const json::value* x = o.if_contains("x");
+  if (k == nullptr && x == nullptr) return true;
+  constexpr size_t kMaxRotationField = 512;
+  if (k == nullptr || !k->is_string() || k->get_string().empty() ||
+      k->get_string().size() > kMaxRotationField || x == nullptr || !x->is_string() ||
+      x->get_string().empty() || x->get_string().size() > kMaxRotationField)
+    return fail(error, "_session rotation needs non-empty strings \"k\" and \"x\"");
+  out.new_session_key = k->get_string();
+  out.sealed_id = x->get_string();
+  return true;
+}
+
+// Reads a publish's event name "e" (non-empty) and arguments "p" (a finite array; absent: []).
+bool read_event(const json::object& o, Envelope& out, std::string& error) {
+  const json::value* e = o.if_contains("e");
+  if (e == nullptr || !e->is_string() || e->get_string().empty())
+    return fail(error, "missing non-empty string \"e\" (event name)");
+  out.event = e->get_string();
+  const json::value* p = o.if_contains("p");
+  if (p == nullptr) {
+    out.params_json = "[]";
+    return true;
+  }
+  if (!p->is_array()) return fail(error, "\"p\" must be an array");
+  if (!all_numbers_finite(*p)) return fail(error, std::string("\"p\" ") + kNonFiniteNumber);
+  out.params_json = json::serialize(*p);
+  return true;
+}
+
+// Reads a publish's target by its type "t": none for "all", else the names its type lists.
+bool read_target(const json::object& o, std::string_view type, const DecodeLimits& limits,
+                 Envelope& out, std::string& error) {
+  if (type == "all") {
+    out.target = Target::kAll;
+    return true;
+  }
+  if (type == "channel") {
+    out.target = Target::kChannel;
+    return read_names(o, "channels", limits.channel_name_bytes, limits.max_targets, true,
+                      out.targets, error);
+  }
+  if (type == "user") {
+    out.target = Target::kUser;
+    return read_names(o, "users", limits.user_id_bytes, limits.max_targets, true, out.targets,
+                      error);
+  }
+  if (type == "socketId") {
+    out.target = Target::kSocket;
+    const json::value* s = o.if_contains("socketId");
+    if (s == nullptr || !s->is_string() || s->get_string().empty())
+      return fail(error, "missing string \"socketId\"");
+    out.targets.emplace_back(s->get_string());
+    return true;
+  }
+  return fail(error, "unknown target type \"" + std::string(type) + "\"");
+}
+
 }  // namespace
 
 bool valid_channel_name(std::string_view name, size_t max_bytes) {
@@ -57,23 +155,8 @@ bool valid_channel_name(std::string_view name, size_t max_bytes) {
 
 DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits, Envelope& out,
                              std::string& error) {
-  if (bytes.size() > limits.max_bytes) {
-    error = "message of " + std::to_string(bytes.size()) + " bytes exceeds the bus limit of " +
-            std::to_string(limits.max_bytes);
-    return DecodeResult::kMalformed;
-  }
-  json::parse_options opt;
-  opt.max_depth = limits.max_depth;
-  std::error_code ec;
-  json::value v = json::parse(json::string_view(bytes.data(), bytes.size()), ec, {}, opt);
-  if (ec) {
-    error = "not JSON: " + ec.message();
-    return DecodeResult::kMalformed;
-  }
-  if (!v.is_object()) {
-    error = "not a JSON object";
-    return DecodeResult::kMalformed;
-  }
+  json::value v;
+  if (!parse_object(bytes, limits, v, error)) return DecodeResult::kMalformed;
   const auto& o = v.get_object();
   const json::value* t = o.if_contains("t");
   if (t == nullptr || !t->is_string()) {
@@ -82,95 +165,16 @@ DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits,
   }
   std::string_view type = t->get_string();
   out = Envelope{};
-
   if (type == "_session") {
     out.target = Target::kSession;
-    const json::value* s = o.if_contains("s");
-    const json::value* u = o.if_contains("u");
-    const json::value* ch = o.if_contains("ch");
-    if (s == nullptr || !s->is_string() || s->get_string().empty()) {
-      error = "_session without \"s\"";
-      return DecodeResult::kMalformed;
-    }
-    out.session_key = s->get_string();
-    if (u != nullptr && u->is_string()) out.user.emplace(u->get_string());
-    else if (u != nullptr && !u->is_null()) {
-      error = "_session \"u\" must be a string or null";
-      return DecodeResult::kMalformed;
-    }
-    if (ch == nullptr || !ch->is_array()) {
-      error = "_session without \"ch\" array";
-      return DecodeResult::kMalformed;
-    }
-    for (const auto& c : ch->get_array()) {
-      if (!c.is_string() || !valid_channel_name(c.get_string(), limits.channel_name_bytes)) {
-        error = "_session \"ch\" holds an invalid channel name";
-        return DecodeResult::kMalformed;
-      }
-      out.channels.emplace_back(c.get_string());
-    }
-    if (const json::value* n = o.if_contains("n"); n != nullptr && n->is_string())
-      out.nonce = n->get_string();
-    // A rotation carries the new key and the sealed new id, both or neither.
-    const json::value* k = o.if_contains("k");
-    const json::value* x = o.if_contains("x");
-    if (k != nullptr || x != nullptr) {
-      constexpr size_t kMaxRotationField = 512;
-      if (k == nullptr || !k->is_string() || k->get_string().empty() ||
-          k->get_string().size() > kMaxRotationField || x == nullptr || !x->is_string() ||
-          x->get_string().empty() || x->get_string().size() > kMaxRotationField) {
-        error = "_session rotation needs non-empty strings \"k\" and \"x\"";
-        return DecodeResult::kMalformed;
-      }
-      out.new_session_key = k->get_string();
-      out.sealed_id = x->get_string();
-    }
-    return DecodeResult::kOk;
+    bool ok = read_session_binding(o, limits.channel_name_bytes, out, error) &&
+              read_rotation(o, out, error);
+    return ok ? DecodeResult::kOk : DecodeResult::kMalformed;
   }
+  // An internal type of a later version: dropped silently (forward compatibility).
   if (!type.empty() && type.front() == '_') return DecodeResult::kIgnored;
-
-  const json::value* e = o.if_contains("e");
-  if (e == nullptr || !e->is_string() || e->get_string().empty()) {
-    error = "missing non-empty string \"e\" (event name)";
-    return DecodeResult::kMalformed;
-  }
-  out.event = e->get_string();
-  const json::value* p = o.if_contains("p");
-  if (p == nullptr) {
-    out.params_json = "[]";
-  } else if (p->is_array()) {
-    if (!all_numbers_finite(*p)) {
-      error = std::string("\"p\" ") + kNonFiniteNumber;
-      return DecodeResult::kMalformed;
-    }
-    out.params_json = json::serialize(*p);
-  } else {
-    error = "\"p\" must be an array";
-    return DecodeResult::kMalformed;
-  }
-
-  bool ok = true;
-  if (type == "all") {
-    out.target = Target::kAll;
-  } else if (type == "channel") {
-    out.target = Target::kChannel;
-    ok = read_names(o, "channels", limits.channel_name_bytes, limits.max_targets, true, out.targets,
-                    error);
-  } else if (type == "user") {
-    out.target = Target::kUser;
-    ok = read_names(o, "users", limits.user_id_bytes, limits.max_targets, true, out.targets,
-                    error);
-  } else if (type == "socketId") {
-    out.target = Target::kSocket;
-    const json::value* s = o.if_contains("socketId");
-    if (s == nullptr || !s->is_string() || s->get_string().empty()) {
-      ok = fail(error, "missing string \"socketId\"");
-    } else {
-      out.targets.emplace_back(s->get_string());
-    }
-  } else {
-    ok = fail(error, "unknown target type \"" + std::string(type) + "\"");
-  }
+  // The event first: of a message wrong in both, its event's error is the one logged.
+  bool ok = read_event(o, out, error) && read_target(o, type, limits, out, error);
   return ok ? DecodeResult::kOk : DecodeResult::kMalformed;
 }
 
