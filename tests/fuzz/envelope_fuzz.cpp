@@ -43,10 +43,7 @@ bool has_non_finite(const json::value& v) {
 
 // Whether this build's decoder already refuses numbers that overflow to ±inf.
 bool refuses_non_finite(const DecodeLimits& limits) {
-  Envelope e;
-  std::string error;
-  return decode_envelope(R"({"t":"all","e":"x","p":[1e999]})", limits, e, error) !=
-         DecodeResult::kOk;
+  return !decode_envelope(R"({"t":"all","e":"x","p":[1e999]})", limits).is_ok();
 }
 
 }  // namespace
@@ -61,11 +58,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool kFiniteRule = refuses_non_finite(limits);
 
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  Envelope env;
-  std::string error;
-  DecodeResult r = decode_envelope(bytes, limits, env, error);
-  if (r == DecodeResult::kMalformed && error.empty()) finding("kMalformed without an error");
-  if (r != DecodeResult::kOk) return 0;
+  switchboard::Result<Envelope> r = decode_envelope(bytes, limits);
+  if (!r && r.status().message().empty()) finding("an error without a message");
+  if (!r || r->target == Target::kIgnored) return 0;
+  const Envelope& env = r.value();
 
   std::string again;
   if (env.target == Target::kSession) {
@@ -92,10 +88,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::error_code ec;
   json::parse(again, ec);
   if (ec) finding("re-encoded envelope is not JSON", again);
-  Envelope env2;
-  std::string error2;
-  if (decode_envelope(again, limits, env2, error2) != DecodeResult::kOk)
-    finding("re-encoded envelope does not decode", again + " : " + error2);
+  switchboard::Result<Envelope> r2 = decode_envelope(again, limits);
+  if (!r2) finding("re-encoded envelope does not decode", again + " : " + r2.status().message());
+  const Envelope& env2 = r2.value();
   if (env2.target != env.target || env2.event != env.event || env2.targets != env.targets ||
       env2.session_key != env.session_key || env2.user != env.user ||
       env2.channels != env.channels || env2.nonce != env.nonce ||

@@ -1,8 +1,8 @@
 // Fuzz target: the client RPC frame decoder (rpc::decode_rpc_frame). Oracle: no
-// crash or sanitizer report; kOk means an id of at most 2^53-1 (exact in a
+// crash or sanitizer report; a decoded call has an id of at most 2^53-1 (exact in a
 // JavaScript number), a method name of 1..kMaxMethodBytes bytes and params whose
 // numbers are all finite (checked here independently) and that serialize back
-// to JSON; kBadCall keeps a valid id; every failure names an error.
+// to JSON; a bad call keeps a valid id; every failure names an error.
 //
 // Input: byte 0 picks the depth limit, the rest is the frame's text.
 #include <cmath>
@@ -49,14 +49,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const unsigned max_depth = 1 + data[0] % 40;
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  RpcFrame out;
-  std::string code, message;
-  RpcDecode r = decode_rpc_frame(text, max_depth, out, code, message);
-  if (r != RpcDecode::kOk) {
-    if (code.empty() || message.empty()) finding("a failure without an error code and message");
-    if (r == RpcDecode::kBadCall && out.id > kMaxId) finding("kBadCall with an id above 2^53-1");
+  std::optional<uint64_t> id;
+  switchboard::Result<RpcFrame> r = decode_rpc_frame(text, max_depth, id);
+  if (!r) {
+    if (r.status().message().empty()) finding("a failure without a message");
+    if (id && *id > kMaxId) finding("a bad call with an id above 2^53-1");
     return 0;
   }
+  RpcFrame& out = r.value();
+  if (id != out.id) finding("the id given back differs from the call's");
   if (out.id > kMaxId) finding("id above 2^53-1:", std::to_string(out.id));
   if (out.method.empty() || out.method.size() > kMaxMethodBytes) finding("bad method length");
   if (!finite(out.params)) finding("a non-finite number in params");

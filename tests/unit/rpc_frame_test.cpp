@@ -7,14 +7,29 @@
 using namespace switchboard::rpc;
 
 namespace {
+// decode_rpc_frame's outcome as one value: ok; a bad frame (no id read: an
+// id-less error frame); a bad call (its id read: an error reply to it).
+enum class RpcDecode { kOk, kBadFrame, kBadCall };
 struct Decoded {
   RpcDecode result;
-  RpcFrame frame;
-  std::string code, message;
+  RpcFrame frame;  // the call, or only its id for a bad call
+  bool invalid = false;  // the error's code is kInvalid ("bad_request" to the client)
+  std::string message;
 };
 Decoded decode(std::string_view text, unsigned max_depth = 32) {
   Decoded d;
-  d.result = decode_rpc_frame(text, max_depth, d.frame, d.code, d.message);
+  std::optional<uint64_t> id;
+  switchboard::Result<RpcFrame> r = decode_rpc_frame(text, max_depth, id);
+  if (r) {
+    CHECK(id == r->id);
+    d.result = RpcDecode::kOk;
+    d.frame = std::move(r.value());
+    return d;
+  }
+  d.invalid = r.status().code() == switchboard::StatusCode::kInvalid;
+  d.message = r.status().message();
+  d.result = id ? RpcDecode::kBadCall : RpcDecode::kBadFrame;
+  if (id) d.frame.id = *id;
   return d;
 }
 }  // namespace
@@ -41,7 +56,7 @@ TEST_CASE("frames without a usable id are bad frames", "[rpc_frame]") {
     INFO(bad);
     auto d = decode(bad);
     CHECK(d.result == RpcDecode::kBadFrame);
-    CHECK(d.code == "bad_request");
+    CHECK(d.invalid);
     CHECK_FALSE(d.message.empty());
   }
   CHECK(decode(R"({"t":"rpc","id":1,"m":"x","p":[[[[1]]]]})", 4).result == RpcDecode::kBadFrame);
@@ -54,7 +69,7 @@ TEST_CASE("bad calls keep their id for the error reply", "[rpc_frame]") {
     auto d = decode(bad);
     CHECK(d.result == RpcDecode::kBadCall);
     CHECK(d.frame.id == 3);
-    CHECK(d.code == "bad_request");
+    CHECK(d.invalid);
   }
   auto d = decode(R"({"t":"rpc","id":3,"m":")" + std::string(257, 'm') + R"("})");
   CHECK(d.result == RpcDecode::kBadCall);
@@ -69,7 +84,7 @@ TEST_CASE("non-finite numbers in params are a bad call naming the problem", "[rp
     auto d = decode(bad);
     CHECK(d.result == RpcDecode::kBadCall);
     CHECK(d.frame.id == 4);
-    CHECK(d.code == "bad_request");
+    CHECK(d.invalid);
     CHECK_THAT(d.message, Catch::Contains("\"p\"") && Catch::Contains("not finite"));
   }
 }

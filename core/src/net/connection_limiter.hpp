@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include "status/result.hpp"
 #include "sync/mutex.hpp"
 
 namespace switchboard::net {
@@ -31,18 +32,15 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
     std::string ip_;
   };
 
-  // nullptr when a cap is reached; `why` says which.
-  std::shared_ptr<Ticket> acquire(const std::string& ip, std::string& why) {
+  // A ticket, or kLimit saying which cap is reached.
+  Result<std::shared_ptr<Ticket>> acquire(const std::string& ip) {
     sync::Lock lock(mu_);
-    if (total_ >= max_total_) {
-      why = "the server is at its connection limit";
-      return nullptr;
-    }
+    if (total_ >= max_total_)
+      return Status(StatusCode::kLimit, "the server is at its connection limit");
     auto& n = per_ip_[ip];
     if (n >= max_per_ip_) {
-      why = "too many connections from this address";
       if (n == 0) per_ip_.erase(ip);
-      return nullptr;
+      return Status(StatusCode::kLimit, "too many connections from this address");
     }
     ++n;
     ++total_;

@@ -37,12 +37,12 @@ HttpSession::HttpSession(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp:
 void HttpSession::run() {
   // Every accepted connection holds a slot from here on, plain HTTP too: idle
   // keep-alive connections must not exhaust file descriptors past the caps.
-  std::string why;
-  ticket_ = ctx_.limiter->acquire(peer_ip_, why);
-  if (!ticket_) {
+  Result<std::shared_ptr<ConnectionLimiter::Ticket>> ticket = ctx_.limiter->acquire(peer_ip_);
+  if (!ticket) {
     observe::bump(ctx_.metrics.connections_refused);
-    return reject(http::status::service_unavailable, why);
+    return reject(http::status::service_unavailable, ticket.status().message());
   }
+  ticket_ = std::move(ticket.value());
   do_read();
 }
 

@@ -269,20 +269,20 @@ bool WsConnection::consume(char* data, size_t size, size_t& pos, int& budget) {
 }
 
 void WsConnection::handle_message(std::string_view text) {
-  rpc::RpcFrame call;
-  std::string code, message;
-  switch (rpc::decode_rpc_frame(text, ctx_.settings.limits.json_max_depth, call, code, message)) {
-    case rpc::RpcDecode::kBadFrame:
+  std::optional<uint64_t> id;
+  Result<rpc::RpcFrame> decoded = rpc::decode_rpc_frame(text, ctx_.settings.limits.json_max_depth, id);
+  if (!decoded) {
+    Error bad{"bad_request", decoded.status().message()};
+    if (!id) {  // no call to answer
       observe::bump(ctx_.metrics.bad_frames);
-      send_frame(std::make_shared<const std::string>(error_frame(code, message)));
+      send_frame(std::make_shared<const std::string>(error_frame(bad.code, bad.message)));
       return;
-    case rpc::RpcDecode::kBadCall:
-      observe::bump(ctx_.metrics.rpc_calls);
-      send_reply(call.id, Outcome(Error{std::move(code), std::move(message)}));
-      return;
-    case rpc::RpcDecode::kOk:
-      break;
+    }
+    observe::bump(ctx_.metrics.rpc_calls);
+    send_reply(*id, Outcome(std::move(bad)));
+    return;
   }
+  rpc::RpcFrame& call = decoded.value();
   observe::bump(ctx_.metrics.rpc_calls);
   const uint64_t rid = call.id;
   if (!bucket_.take()) {

@@ -22,9 +22,13 @@
 
 #include <boost/json/array.hpp>
 
+#include "status/result.hpp"
+
 namespace switchboard::routing {
 
-enum class Target { kAll, kChannel, kUser, kSocket, kSession };
+// kIgnored: a well-formed envelope of an internal type this version does not
+// know ("_something"), to be dropped silently (forward compatibility).
+enum class Target { kAll, kChannel, kUser, kSocket, kSession, kIgnored };
 
 struct Envelope {
   Target target = Target::kAll;
@@ -52,13 +56,10 @@ struct DecodeLimits {
   size_t max_targets = 1024;
 };
 
-enum class DecodeResult { kOk, kMalformed, kIgnored };
-
-// kIgnored: a well-formed envelope of an internal type this version does not know
-// ("_something"), dropped silently for forward compatibility. kMalformed sets error;
-// it covers too many targets (limits.max_targets) and a non-finite number in "p".
-DecodeResult decode_envelope(std::string_view bytes, const DecodeLimits& limits, Envelope& out,
-                             std::string& error);
+// The envelope, or kInvalid with a message naming what is wrong (too many
+// targets — limits.max_targets — and a non-finite number in "p" included). An
+// internal type this version does not know decodes with target kIgnored.
+Result<Envelope> decode_envelope(std::string_view bytes, const DecodeLimits& limits);
 
 std::string encode_publish(Target target, const std::vector<std::string>& targets,
                            std::string_view event, const boost::json::array& params);

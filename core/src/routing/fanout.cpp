@@ -31,6 +31,7 @@ std::shared_ptr<Delivery> Fanout::build(Envelope&& e, ChannelFrames::Bound bound
       d->new_session_key = std::move(e.new_session_key);  // a rotation (session ids)
       d->sealed_id = std::move(e.sealed_id);
       return d;
+    case Target::kIgnored: return nullptr;  // deliver() drops these before
   }
   if (d->kind == Delivery::Kind::kChannel) {
     d->channel_frames = std::make_shared<const ChannelFrames>(e.event, e.params_json,
@@ -45,16 +46,14 @@ std::shared_ptr<Delivery> Fanout::build(Envelope&& e, ChannelFrames::Bound bound
 
 void Fanout::deliver(std::string_view bytes) {
   observe::bump(metrics_.bus_messages);
-  Envelope e;
-  std::string error;
-  switch (decode_envelope(bytes, limits_, e, error)) {
-    case DecodeResult::kIgnored: return;
-    case DecodeResult::kMalformed:
-      observe::bump(metrics_.bus_malformed);
-      malformed_log_.warn("bus", "dropped a malformed bus message: " + error);
-      return;
-    case DecodeResult::kOk: break;
+  Result<Envelope> decoded = decode_envelope(bytes, limits_);
+  if (!decoded) {
+    observe::bump(metrics_.bus_malformed);
+    malformed_log_.warn("bus", "dropped a malformed bus message: " + decoded.status().message());
+    return;
   }
+  Envelope& e = decoded.value();
+  if (e.target == Target::kIgnored) return;
   std::string nonce = std::move(e.nonce);
   auto d = build(std::move(e), expansion_);
   if (!nonce.empty() && session_applied_) {

@@ -9,10 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/json/array.hpp>
+
+#include "status/result.hpp"
 
 namespace switchboard::rpc {
 
@@ -22,17 +25,14 @@ struct RpcFrame {
   boost::json::array params;
 };
 
-enum class RpcDecode {
-  kOk,        // out is filled
-  kBadFrame,  // no usable id: answer with an error frame
-  kBadCall,   // out.id is valid: answer with an error reply to it
-};
-
 // The longest method name accepted.
 inline constexpr size_t kMaxMethodBytes = 256;
 
-// On failure sets error_code ("bad_request") and a message naming the problem.
-RpcDecode decode_rpc_frame(std::string_view text, unsigned max_depth, RpcFrame& out,
-                           std::string& error_code, std::string& error_message);
+// The call, or kInvalid with a message naming the problem (the client hears it
+// as "bad_request"). `id` is set once the frame's id has been read: a later
+// failure (method, params) is answered to that call; an earlier one (not JSON,
+// not an rpc frame, no usable id) leaves it empty and gets an id-less error frame.
+Result<RpcFrame> decode_rpc_frame(std::string_view text, unsigned max_depth,
+                                  std::optional<uint64_t>& id);
 
 }  // namespace switchboard::rpc
