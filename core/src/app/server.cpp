@@ -38,7 +38,7 @@ struct Server::Impl {
   std::unique_ptr<session::SessionService> sessions;
   std::unique_ptr<publish::BusPublisher> publisher;
   std::unique_ptr<net::NetContext> net;
-  std::shared_ptr<net::Listener> listener;
+  std::unique_ptr<net::Listener> listener;
   std::unique_ptr<asio::signal_set> signals;
 
   sync::Mutex mu;
@@ -89,7 +89,7 @@ struct Server::Impl {
     host->start();
     std::vector<net::EventLoop*> raw;
     for (auto& l : loops) raw.push_back(l.get());
-    listener = std::make_shared<net::Listener>(*net, raw, settings.server.listen_host,
+    listener = std::make_unique<net::Listener>(*net, raw, settings.server.listen_host,
                                                settings.server.listen_port);
     listener->start();
     std::string host_name = settings.server.listen_host;

@@ -11,11 +11,15 @@ using tcp = asio::ip::tcp;
 
 Listener::Listener(NetContext& ctx, std::vector<EventLoop*> loops, const std::string& host,
                    uint16_t port)
-    : ctx_(ctx), loops_(std::move(loops)), acceptor_(loops_[0]->ioc()), retry_(loops_[0]->ioc()) {
+    : ctx_(ctx),
+      loops_(std::move(loops)),
+      work_(ioc_.get_executor()),
+      acceptor_(ioc_),
+      retry_(ioc_) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {
-    tcp::resolver r(loops_[0]->ioc());
+    tcp::resolver r(ioc_);
     auto results = r.resolve(host, std::to_string(port), ec);
     if (ec || results.empty())
       throw std::system_error(ec, "server.listen: cannot resolve '" + host + "'");
@@ -31,38 +35,43 @@ Listener::Listener(NetContext& ctx, std::vector<EventLoop*> loops, const std::st
   port_ = acceptor_.local_endpoint().port();
 }
 
+Listener::~Listener() { stop(); }
+
 void Listener::start() {
-  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+  asio::post(ioc_, [this] { do_accept(); });
+  thread_ = std::thread([this] { ioc_.run(); });
 }
 
 void Listener::stop() {
-  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+  asio::post(ioc_, [this] {
     boost::system::error_code ignored;
-    self->acceptor_.close(ignored);
-    self->retry_.cancel();
+    acceptor_.close(ignored);
+    retry_.cancel();
   });
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
 }
 
 void Listener::do_accept() {
   EventLoop* loop = loops_[next_++ % loops_.size()];
-  acceptor_.async_accept(loop->ioc(), [self = shared_from_this(), loop](boost::system::error_code ec,
-                                                                       tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      asio::post(loop->ioc(), [&ctx = self->ctx_, loop, s = std::make_shared<tcp::socket>(std::move(socket))] {
-        std::make_shared<HttpSession>(ctx, *loop, std::move(*s))->run();
-      });
-    } else {
+  acceptor_.async_accept(loop->ioc(), [this, loop](boost::system::error_code ec,
+                                                   tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
       // EMFILE and friends: back off briefly instead of spinning on the error.
       observe::log_warn("net", "accept failed: " + ec.message());
-      self->retry_.expires_after(std::chrono::milliseconds(100));
-      self->retry_.async_wait([self](boost::system::error_code e) {
-        if (!e && self->acceptor_.is_open()) self->do_accept();
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](boost::system::error_code e) {
+        if (!e && acceptor_.is_open()) do_accept();
       });
       return;
     }
-    self->do_accept();
+    socket.set_option(tcp::no_delay(true), ec);
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    asio::post(loop->ioc(), [&ctx = ctx_, loop, s] {
+      std::make_shared<HttpSession>(ctx, *loop, std::move(*s))->run();
+    });
+    do_accept();
   });
 }
 
