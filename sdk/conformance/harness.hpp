@@ -137,7 +137,7 @@ class TransportUnderTest {
   // Fails the case (CaseFailure) when the call takes longer than kPublishLimit.
   Status publish(std::string bytes);
   // publish() on the calling thread, not the control thread: only for a plugin
-  // declaring SWITCHBOARD_CAP_PUBLISH_ANY_THREAD (T2.07). Fails the case past
+  // declaring SWITCHBOARD_CAP_PUBLISH_ANY_THREAD (T2.08). Fails the case past
   // kPublishLimit too.
   Status publish_here(std::string_view bytes);
   // publish(), also giving how long the call took on the control thread.
@@ -163,6 +163,9 @@ class TransportUnderTest {
 
  private:
   void on_deliver(std::string_view bytes);
+  // T1.02: a publish() call (`which`, for the message) that took longer than
+  // kPublishLimit fails the case.
+  void expect_quick(std::chrono::nanoseconds took, const std::string& which) const;
 
   const KitContext& kit_;
   observe::ComponentState state_;

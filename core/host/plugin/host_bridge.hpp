@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "observe/metrics.hpp"
+#include "observe/component_state.hpp"
 #include "switchboard/abi.h"
 
 namespace switchboard::plugin {

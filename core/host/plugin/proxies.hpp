@@ -45,10 +45,9 @@ class PluginInstance {
   const VTable& vt() const { return *vt_; }
   void* get() const { return instance_; }
   const HostBridge& bridge() const { return *bridge_; }
-  const LoadedPlugin& plugin() const { return *plugin_; }
 
  private:
-  std::shared_ptr<LoadedPlugin> plugin_;
+  std::shared_ptr<LoadedPlugin> plugin_;  // keeps the library mapped
   std::unique_ptr<HostBridge> bridge_;
   const VTable* vt_;
   void* instance_;
