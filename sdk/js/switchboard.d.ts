@@ -15,11 +15,16 @@ export interface ClientOptions {
   /** Extra handshake headers for Node clients, e.g. { Cookie: 'sb.sid=…' }. */
   headers?: Record<string, string>;
   backoff?: BackoffOptions;
+  /**
+   * How long a call may wait for its reply, time queued before `ready` included,
+   * before it fails with 'timeout' (default 30000). A positive number or Infinity.
+   */
+  rpcTimeoutMs?: number;
 }
 
 /** The error an RPC rejects with: the server's reply.err, or a client-side code. */
 export interface RpcError extends Error {
-  /** Server codes (docs/protocol.md) or client codes 'disconnected' | 'closed' | 'bad_request'. */
+  /** Server codes (docs/protocol.md) or client codes 'disconnected' | 'closed' | 'timeout' | 'bad_request'. */
   code: string;
 }
 
@@ -57,6 +62,12 @@ export interface Client {
   readonly socketId: string | undefined;
   /** True between a ready frame and the socket closing. */
   readonly connected: boolean;
+  /**
+   * Drops the current connection and connects again at once (no backoff delay): for
+   * an app whose network changed, and for tests. Calls awaiting a reply fail with
+   * 'disconnected'; 'disconnect' (1000, 'client reconnect') is emitted if it was ready.
+   */
+  reconnect(): void;
   /** Closes for good: no reconnect; pending and queued calls fail with 'closed'. */
   close(): void;
 }

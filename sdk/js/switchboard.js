@@ -118,6 +118,8 @@ function defaultUrl() {
 //   WebSocket  implementation (Node: the 'ws' package); default globalThis.WebSocket
 //   headers    extra handshake headers for Node clients, e.g. { Cookie: 'sb.sid=…' }
 //   backoff    { initialMs = 250, maxMs = 5000 }: full-jitter exponential reconnect delay
+//   rpcTimeoutMs  how long a call may wait for its reply, queued time included, before
+//              it fails with 'timeout'; default 30000 (a positive number, or Infinity)
 export function createClient(options = {}) {
   const url = options.url ?? defaultUrl();
   if (!url) throw new TypeError('switchboard: options.url is required outside a browser');
@@ -128,6 +130,10 @@ export function createClient(options = {}) {
   const headers = options.headers;
   const initialMs = options.backoff?.initialMs ?? 250;
   const maxMs = options.backoff?.maxMs ?? 5000;
+  const rpcTimeoutMs = options.rpcTimeoutMs ?? 30000;
+  if (typeof rpcTimeoutMs !== 'number' || !(rpcTimeoutMs > 0)) {
+    throw new TypeError('switchboard: options.rpcTimeoutMs must be a positive number or Infinity');
+  }
 
   const event = new Emitter();
   const server = new Emitter();
@@ -224,6 +230,10 @@ export function createClient(options = {}) {
         onReady(f);
         return;
       case 'error':
+        // The server could not read a frame's id, so it cannot tell which call
+        // failed: every call awaiting a reply fails with the error rather than
+        // one of them waiting forever (calls not yet sent are not affected).
+        failInFlight(String(f.err?.code ?? 'bad_request'), f.err?.message ?? 'the server could not read a call');
         server.emit('error', [f.err ?? {}]);
         return;
       default:
@@ -295,9 +305,7 @@ export function createClient(options = {}) {
     ready = false;
     // The server cannot answer calls sent on a dead socket; the caller decides
     // whether a retry is safe.
-    const lost = [...inFlight.values()];
-    inFlight.clear();
-    for (const settle of lost) settle(rpcError('disconnected', 'connection closed before the reply'));
+    failInFlight('disconnected', 'connection closed before the reply');
 
     if (code === PROTOCOL_CLOSE_POLICY && !stopped) {
       stopped = true;
@@ -315,6 +323,12 @@ export function createClient(options = {}) {
     const cap = Math.min(maxMs, initialMs * 2 ** attempt);
     attempt++;
     retryTimer = setTimeout(open, Math.random() * cap);
+  }
+
+  function failInFlight(code, message) {
+    const lost = [...inFlight.values()];
+    inFlight.clear();
+    for (const settle of lost) settle(rpcError(code, message));
   }
 
   function failQueued(code, message) {
@@ -338,9 +352,9 @@ export function createClient(options = {}) {
   function rpc(method, ...args) {
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : null;
     let promise;
-    let settle;
+    let deliver;
     if (callback) {
-      settle = (err, result) => {
+      deliver = (err, result) => {
         try {
           callback(err, result);
         } catch (e) {
@@ -349,9 +363,18 @@ export function createClient(options = {}) {
       };
     } else {
       promise = new Promise((resolve, reject) => {
-        settle = (err, result) => (err ? reject(err) : resolve(result));
+        deliver = (err, result) => (err ? reject(err) : resolve(result));
       });
     }
+    // A call settles once: by its reply, an error, or its deadline, whichever is first.
+    let timer = null;
+    let settled = false;
+    const settle = (err, result) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== null) clearTimeout(timer);
+      deliver(err, result);
+    };
     // Immediate failures still settle asynchronously, like every other outcome.
     if (typeof method !== 'string' || method === '') {
       queueMicrotask(() => settle(rpcError('bad_request', 'method must be a non-empty string')));
@@ -359,10 +382,39 @@ export function createClient(options = {}) {
       queueMicrotask(() => settle(rpcError('closed', 'client is closed')));
     } else {
       const frame = { t: 'rpc', id: nextId++, m: method, p: args };
+      if (Number.isFinite(rpcTimeoutMs)) {
+        timer = setTimeout(() => {
+          inFlight.delete(frame.id); // a late reply is ignored
+          const at = queued.findIndex((q) => q.frame === frame);
+          if (at >= 0) queued.splice(at, 1); // never sent: it will not be
+          settle(rpcError('timeout', `no reply to ${method} within ${rpcTimeoutMs} ms`));
+        }, rpcTimeoutMs);
+      }
       if (ready) send(frame, settle);
       else queued.push({ frame, settle });
     }
     return promise;
+  }
+
+  // Drops the current connection and connects again at once, without a backoff
+  // delay (a changed network, tests). A no-op after close().
+  function reconnect() {
+    if (stopped) return;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
+    const old = socket;
+    if (old) {
+      onClose(1000, 'client reconnect'); // forgets `old`: its own close event is ignored
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = null;
+      try {
+        old.close(1000, 'client reconnect');
+      } catch {
+        // already closing
+      }
+    }
+    attempt = 0;
+    open();
   }
 
   // Stops for good: no reconnect; pending and queued calls fail with 'closed'.
@@ -371,9 +423,7 @@ export function createClient(options = {}) {
     stopped = true;
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = null;
-    const pending = [...inFlight.values()];
-    inFlight.clear();
-    for (const settle of pending) settle(rpcError('closed', 'client closed'));
+    failInFlight('closed', 'client closed');
     failQueued('closed', 'client closed');
     if (socket) socket.close(1000);
   }
@@ -384,6 +434,7 @@ export function createClient(options = {}) {
     event,
     server,
     rpc,
+    reconnect,
     close,
     get socketId() {
       return socketId;

@@ -181,6 +181,16 @@ describe('chat example in a browser', { timeout: 120_000 }, () => {
     for (const page of [A1, A2, B1]) await expectLine(page, 'broadcast', { from: 'alice', text });
   });
 
+  it('a call holding half a UTF-16 surrogate pair is answered; the text arrives with U+FFFD', async () => {
+    // JSON.stringify writes a lone surrogate as the escape \ud800 (issue 14).
+    const text = token('surrogate');
+    const result = await A2.evaluate((t) => window.chat.ss.rpc('chat.broadcast', t + '\ud800'), text);
+    assert.equal(result, true);
+    for (const page of [A1, A2, B1]) {
+      await expectLine(page, 'broadcast', { from: 'alice', text: text + '\ufffd' });
+    }
+  });
+
   it('after signing out, the session gets no direct messages for the user', async () => {
     await A1.click('#signout');
     await waitFor(A1, '#user-id[data-signed-in="false"]');

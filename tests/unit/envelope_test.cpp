@@ -304,3 +304,13 @@ TEST_CASE("a malformed bus message's reason, and which one wins when several app
   CHECK(e.targets == std::vector<std::string>{"one"});
   CHECK(err == "untouched");
 }
+
+TEST_CASE("a lone surrogate on the bus reads as U+FFFD", "[envelope]") {
+  Envelope e;
+  std::string err;
+  REQUIRE(decode(R"({"t":"channel","channels":["a\udc00"],"e":"x","p":["\ud800"]})", e, err) ==
+          Decoded::kOk);
+  CHECK(e.params_json == "[\"\xEF\xBF\xBD\"]");
+  REQUIRE(e.targets.size() == 1);
+  CHECK(e.targets[0] == "a\xEF\xBF\xBD");
+}

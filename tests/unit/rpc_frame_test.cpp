@@ -88,3 +88,11 @@ TEST_CASE("non-finite numbers in params are a bad call naming the problem", "[rp
     CHECK_THAT(d.message, Catch::Contains("\"p\"") && Catch::Contains("not finite"));
   }
 }
+
+TEST_CASE("a lone surrogate in a frame reads as U+FFFD: the call is answered", "[rpc_frame]") {
+  // JSON.stringify(['a\ud800b']) in a browser; was an id-less error (issue 14).
+  auto d = decode(R"({"t":"rpc","id":9,"m":"chat.send","p":["a\ud800b"]})");
+  REQUIRE(d.result == RpcDecode::kOk);
+  CHECK(d.frame.id == 9);
+  CHECK(d.frame.params.at(0).as_string() == "a\xEF\xBF\xBD" "b");
+}

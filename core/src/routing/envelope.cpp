@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "protocol/json_text.hpp"
 #include "routing/finite_numbers.hpp"
 
 namespace switchboard::routing {
@@ -52,10 +53,8 @@ Status parse_object(std::string_view bytes, const DecodeLimits& limits, json::va
   if (bytes.size() > limits.max_bytes)
     return invalid("message of " + std::to_string(bytes.size()) +
                            " bytes exceeds the bus limit of " + std::to_string(limits.max_bytes));
-  json::parse_options opt;
-  opt.max_depth = limits.max_depth;
   std::error_code ec;
-  v = json::parse(json::string_view(bytes.data(), bytes.size()), ec, {}, opt);
+  v = protocol::parse_untrusted(bytes, limits.max_depth, ec);
   if (ec) return invalid("not JSON: " + ec.message());
   if (!v.is_object()) return invalid("not a JSON object");
   return Status::ok();

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "protocol/json_text.hpp"
 #include "routing/finite_numbers.hpp"
 
 namespace switchboard::rpc {
@@ -16,10 +17,8 @@ Status invalid(std::string msg) { return Status(StatusCode::kInvalid, std::move(
 Result<RpcFrame> decode_rpc_frame(std::string_view text, unsigned max_depth,
                                   std::optional<uint64_t>& id) {
   id.reset();
-  json::parse_options opt;
-  opt.max_depth = max_depth;
   std::error_code ec;
-  json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opt);
+  json::value v = protocol::parse_untrusted(text, max_depth, ec);
   if (ec) return invalid("not valid JSON: " + ec.message());
   if (!v.is_object()) return invalid("a frame must be a JSON object");
   auto& o = v.get_object();

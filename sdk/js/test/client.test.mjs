@@ -415,3 +415,97 @@ test('one bad frame in a batch costs only that frame; the error is reported', ()
   assert.equal(errs[0].code, 'bad_frame');
   assert.match(errs[0].message, /2 frame/);
 });
+
+test('an id-less error frame fails every call awaiting a reply; queued calls are not affected', async () => {
+  const ss = client();
+  const ws = FakeSocket.last;
+  ws.ready();
+  const a = ss.rpc('a');
+  const b = ss.rpc('b');
+  const errs = [];
+  ss.server.on('error', (e) => errs.push(e));
+  ws.frame({ t: 'error', err: { code: 'bad_request', message: 'not valid JSON' } });
+  for (const p of [a, b]) {
+    await assert.rejects(p, (e) => e.code === 'bad_request' && e.message === 'not valid JSON');
+  }
+  assert.equal(errs.length, 1);
+  ws.frame({ t: 'reply', id: ws.sent[0].id, r: 1 }); // too late: ignored
+  const c = ss.rpc('c'); // later calls work as before
+  ws.frame({ t: 'reply', id: ws.sent[2].id, r: 3 });
+  assert.equal(await c, 3);
+});
+
+test('a call fails with "timeout" after rpcTimeoutMs; its late reply is ignored', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const ss = client({ rpcTimeoutMs: 1000 });
+  const ws = FakeSocket.last;
+  ws.ready();
+  const slow = ss.rpc('slow');
+  const fast = ss.rpc('fast');
+  ws.frame({ t: 'reply', id: ws.sent[1].id, r: 'ok' });
+  assert.equal(await fast, 'ok');
+  mock.timers.tick(999);
+  await flush();
+  let settled = false;
+  slow.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await flush();
+  assert.equal(settled, false);
+  mock.timers.tick(1);
+  await assert.rejects(slow, (e) => e.code === 'timeout' && /slow/.test(e.message));
+  ws.frame({ t: 'reply', id: ws.sent[0].id, r: 'late' }); // no throw, nothing settles twice
+});
+
+test('a queued call times out too and is then never sent', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  mock.method(Math, 'random', () => 0);
+  const ss = client({ rpcTimeoutMs: 500 });
+  const waiting = ss.rpc('queued'); // no ready yet
+  mock.timers.tick(500);
+  await assert.rejects(waiting, (e) => e.code === 'timeout');
+  FakeSocket.last.ready();
+  assert.deepEqual(FakeSocket.last.sent, []);
+});
+
+test('the callback form times out the same way', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const ss = client({ rpcTimeoutMs: 10 });
+  FakeSocket.last.ready();
+  const got = [];
+  ss.rpc('x', (err, r) => got.push([err?.code, r]));
+  mock.timers.tick(10);
+  FakeSocket.last.frame({ t: 'reply', id: FakeSocket.last.sent[0].id, r: 1 });
+  assert.deepEqual(got, [['timeout', undefined]]);
+});
+
+test('rpcTimeoutMs must be a positive number or Infinity', () => {
+  for (const bad of [0, -1, '5', NaN]) {
+    assert.throws(() => createClient({ url: 'ws://t/ws', WebSocket: FakeSocket, rpcTimeoutMs: bad }), /rpcTimeoutMs/);
+  }
+  client({ rpcTimeoutMs: Infinity }).rpc('never-times-out').catch(() => {}); // closed after the test
+});
+
+test('reconnect() drops the socket and connects again at once', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const ss = client();
+  const first = FakeSocket.last;
+  first.ready('sock-1');
+  const events = [];
+  ss.server.on('disconnect', (code, reason) => events.push(['disconnect', code, reason]));
+  ss.server.on('reconnect', () => events.push(['reconnect']));
+  const pending = ss.rpc('inflight');
+  ss.reconnect();
+  await assert.rejects(pending, (e) => e.code === 'disconnected');
+  assert.equal(first.closed, true);
+  const second = FakeSocket.last;
+  assert.notEqual(second, first); // no backoff wait
+  first.drop(1000); // the old socket's own close event changes nothing
+  second.ready('sock-2');
+  assert.equal(ss.socketId, 'sock-2');
+  assert.deepEqual(events, [['disconnect', 1000, 'client reconnect'], ['reconnect']]);
+  ss.close();
+  ss.reconnect(); // no-op after close
+  assert.equal(FakeSocket.last, second);
+});
