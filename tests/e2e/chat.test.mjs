@@ -10,7 +10,7 @@
 // sends a barrier and checks that nothing reached the other tabs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 import {
@@ -22,10 +22,27 @@ import {
 // ---------------------------------------------------------------------------
 // The server process
 
+// The HTTP API's key for this run (api.keys, docs/http-api.md).
+const API_KEY = `e2e-api-key-${process.pid}-0123456789`;
+
+// POSTs body (JSON) to the server's /api/publish with curl, as a backend would;
+// resolves with curl's output (the answer's body) and the HTTP status.
+function curlPublish(base, body) {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '-X', 'POST', `${base}/api/publish`, '-H', `Authorization: Bearer ${API_KEY}`,
+      '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(body), '-w', '\n%{http_code}'],
+    { timeout: WAIT_MS }, (err, stdout) => {
+      if (err) return reject(err);
+      const at = stdout.lastIndexOf('\n');
+      resolve({ body: stdout.slice(0, at).trim(), status: Number(stdout.slice(at + 1)) });
+    });
+  });
+}
+
 // Starts the chat binary on a free port; resolves once it prints its address.
 function startServer(bin) {
   const proc = spawn(bin, [], {
-    env: { ...process.env, SWITCHBOARD_SERVER_LISTEN: '127.0.0.1:0' },
+    env: { ...process.env, SWITCHBOARD_SERVER_LISTEN: '127.0.0.1:0', SWITCHBOARD_API_KEYS: `[${API_KEY}]` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Keep the last output for failure messages. Both pipes are read to the end so
@@ -179,6 +196,24 @@ describe('chat example in a browser', { timeout: 120_000 }, () => {
     const text = token('all');
     await submit(A2, 'broadcast-form', { 'broadcast-text': text });
     for (const page of [A1, A2, B1]) await expectLine(page, 'broadcast', { from: 'alice', text });
+  });
+
+  it('a backend publish over the HTTP API (curl) reaches the browsers it names', async () => {
+    const text = token('api');
+    const answer = await curlPublish(base, [
+      { t: 'all', e: 'chat.broadcast', p: [{ from: 'backend', text }] },
+      { t: 'channel', channels: ['disney'], e: 'chat.message', p: [{ from: 'backend', text }] },
+    ]);
+    assert.deepEqual(answer, { body: '{"published":2}', status: 200 });
+    for (const page of [A1, A2, B1]) await expectLine(page, 'broadcast', { from: 'backend', text });
+    await expectLine(A1, 'message', { room: 'disney', from: 'backend', text });
+    await expectLine(A2, 'message', { room: 'disney', from: 'backend', text });
+    await barrier();
+    await expectNoLine(B1, 'message', { from: 'backend', text });
+
+    const refused = await curlPublish(base, { t: 'channel', e: 'chat.message' });
+    assert.equal(refused.status, 400);
+    assert.match(JSON.parse(refused.body).error.message, /channels/);
   });
 
   it('a call holding half a UTF-16 surrogate pair is answered; the text arrives with U+FFFD', async () => {

@@ -46,6 +46,7 @@ struct TestServer {
   std::unique_ptr<session::SessionService> sessions;
   rpc::RpcRouter rpc;
   std::unique_ptr<publish::BusPublisher> publisher;
+  std::unique_ptr<api::HttpApi> http_api;
   std::unique_ptr<net::NetContext> ctx;
   std::unique_ptr<net::EventLoop> loop;  // last: goes first
 
@@ -58,9 +59,10 @@ struct TestServer {
     host->start();
     sessions = std::make_unique<session::SessionService>(settings, *host);
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
+    http_api = std::make_unique<api::HttpApi>(settings, *publisher, host->transport_state());
     ctx = std::unique_ptr<net::NetContext>(new net::NetContext{
         settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc,
-        *publisher,
+        *publisher, *http_api,
         std::make_shared<net::ConnectionLimiter>(settings.limits.max_connections,
                                                  settings.limits.max_connections_per_ip),
         {}, {}, {}});

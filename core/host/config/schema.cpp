@@ -125,6 +125,21 @@ const std::vector<SectionSpec>& core_schema() {
             "past it events for that loop's connections are dropped, counted in "
             "switchboard_backpressure_total{queue=\"loop\"}. Session changes are never dropped."},
        }},
+      {"api",
+       "The HTTP API for backends (docs/http-api.md): `POST /api/publish`.",
+       {
+           {"keys", T::SWITCHBOARD_CONFIG_STRING_LIST, "[]", false,
+            "Keys a backend sends as `Authorization: Bearer <key>`; each at least 16 "
+            "characters (keep them out of the file: `[\"${SB_API_KEY}\"]`). Empty: the API "
+            "is off and every `/api/` path answers 404."},
+           {"max_body_bytes", T::SWITCHBOARD_CONFIG_INT, "1048576", false,
+            "Largest request body (413 beyond); each message in it must also fit "
+            "limits.max_bus_message_bytes."},
+           {"max_messages", T::SWITCHBOARD_CONFIG_INT, "1000", false,
+            "Most messages one request may carry as an array (400 beyond)."},
+           {"requests_per_second", T::SWITCHBOARD_CONFIG_INT, "1000", false,
+            "Requests per second per key (token bucket, burst of one second; 429 beyond)."},
+       }},
       {"log",
        "Logging to stderr.",
        {

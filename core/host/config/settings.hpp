@@ -64,6 +64,12 @@ struct Settings {
     uint32_t control_queue = 100000;          // tasks waiting for the control thread
     uint32_t loop_inbox = 100000;             // deliveries waiting for one event loop
   } limits;
+  struct Api {
+    std::vector<std::string> keys;  // empty: the HTTP API is off
+    uint64_t max_body_bytes = 1048576;
+    uint32_t max_messages = 1000;  // per request (array form)
+    uint32_t requests_per_second = 1000;  // per key
+  } api;
   std::string log_level = "info";
 
   // Each used plugin's validated subtree as (key, value) entries for the C ABI.

@@ -318,6 +318,19 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   st.limits.session_data_bytes = as_u32(li, "session_data_bytes", src, l, 1);
   st.limits.control_queue = as_u32(li, "control_queue", src, l, 1);
   st.limits.loop_inbox = as_u32(li, "loop_inbox", src, l, 1);
+
+  auto& api = v["api"];
+  st.api.keys = api.at("keys").list;
+  for (const auto& key : st.api.keys)
+    if (key.size() < 16 || key.find_first_of(" \t\r\n") != std::string::npos)
+      fail(src, "api.keys",
+           "each key must be at least 16 characters without spaces (a guessable key "
+           "lets anyone publish)");
+  st.api.max_body_bytes = as_u64(api, "max_body_bytes");
+  if (st.api.max_body_bytes < 1024 || st.api.max_body_bytes > (uint64_t{64} << 20))
+    fail(src, "api.max_body_bytes", "must be between 1024 and 67108864");
+  st.api.max_messages = as_u32(api, "max_messages", src, "api", 1);
+  st.api.requests_per_second = as_u32(api, "requests_per_second", src, "api", 1);
   {
     // A session change is announced on the bus as one _session message with the
     // user id and every channel name; if the largest possible one does not fit

@@ -18,6 +18,7 @@
 #include "observe/metrics.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/plugin_host.hpp"
+#include "api/http_api.hpp"
 #include "publish/bus_publisher.hpp"
 #include "routing/fanout.hpp"
 #include "rpc/rpc_router.hpp"
@@ -37,6 +38,7 @@ struct Server::Impl {
   std::unique_ptr<plugin::PluginHost> host;
   std::unique_ptr<session::SessionService> sessions;
   std::unique_ptr<publish::BusPublisher> publisher;
+  std::unique_ptr<api::HttpApi> http_api;
   std::unique_ptr<net::NetContext> net;
   std::unique_ptr<net::Listener> listener;
   std::unique_ptr<asio::signal_set> signals;
@@ -70,8 +72,10 @@ struct Server::Impl {
     fanout->on_session_applied(
         [s = sessions.get()](const std::string& nonce) { s->announcement_applied(nonce); });
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
+    http_api = std::make_unique<api::HttpApi>(settings, *publisher, host->transport_state());
     net = std::unique_ptr<net::NetContext>(new net::NetContext{
         settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc, *publisher,
+        *http_api,
         std::make_shared<net::ConnectionLimiter>(settings.limits.max_connections,
                                                  settings.limits.max_connections_per_ip),
         client_js(), {}, {}});

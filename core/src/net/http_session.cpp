@@ -25,6 +25,10 @@ constexpr size_t kLingerBytes = 64 * 1024;
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
 }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return beast::iequals(a, b);
+}
 }  // namespace
 
 HttpSession::HttpSession(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp::socket&& socket)
@@ -68,34 +72,16 @@ void HttpSession::on_first_bytes(beast::error_code ec, std::size_t n) {
 }
 
 void HttpSession::read_request() {
+  // The head first: what it says decides how much body may follow (the API's
+  // bodies may be larger than any other request's, once its key is checked).
+  api_request_ = false;
   stream_.expires_after(ctx_.settings.server.handshake_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    // EOF between requests, a timeout (slow headers) or a socket error: nobody to
-    // answer, close. A malformed request gets its status, then the connection
-    // closes (what follows it cannot be trusted to start a request).
-    if (ec.category() != http::make_error_code(http::error::end_of_stream).category() ||
-        ec == http::error::end_of_stream)
-      return;
-    if (ec == http::error::header_limit)
-      return reject(http::status::request_header_fields_too_large,
-                    "request headers are limited to " +
-                        std::to_string(kMaxRequestHeader / 1024) + " KiB");
-    if (ec == http::error::body_limit)
-      return reject(http::status::payload_too_large,
-                    "request bodies are limited to " + std::to_string(kMaxRequestBody / 1024) +
-                        " KiB");
-    if (ec == http::error::partial_message)
-      return reject(http::status::bad_request, "incomplete request");
-    // Beast refuses a bad request line or version, bad header names or values
-    // (NUL and other control characters, LF without CR), bad chunks, Content-Length
-    // together with Transfer-Encoding and conflicting Content-Lengths.
-    return reject(http::status::bad_request, "malformed request: " + ec.message());
-  }
+void HttpSession::on_header(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
   ++requests_;
   const auto& req = parser_->get();
   // Beast lets these through; both make the body's end (and so where the next
@@ -111,16 +97,91 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     if (beast::websocket::is_upgrade(req)) observe::bump(ctx_.metrics.connections_refused);
     return reject(http::status::service_unavailable, "server shutting down");
   }
+  const std::string_view path = path_of(req.target());
+  if (api::HttpApi::owns(path) && !beast::websocket::is_upgrade(req)) {
+    api_request_ = true;
+    std::optional<uint64_t> length;
+    if (auto n = parser_->content_length()) length = *n;
+    // Refused on its head (no key, over the rate, too long...): the body is not
+    // read, so the connection closes after the answer.
+    if (auto early = ctx_.api.admit(path, req.method_string(), req[http::field::authorization],
+                                    req[http::field::content_type], length))
+      return respond(api_response(*early, req.version()), false);
+    parser_->body_limit(ctx_.api.max_body_bytes());
+    if (iequals(req[http::field::expect], "100-continue")) return send_continue();
+  }
+  read_body();
+}
+
+void HttpSession::send_continue() {
+  auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+    if (!ec) self->read_body();
+  });
+}
+
+void HttpSession::read_body() {
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
   handle(parser_->release());
 }
 
+void HttpSession::on_read_error(beast::error_code ec) {
+  // EOF between requests, a timeout (slow headers or body) or a socket error:
+  // nobody to answer, close. A malformed request gets its status, then the
+  // connection closes (what follows it cannot be trusted to start a request).
+  if (ec.category() != http::make_error_code(http::error::end_of_stream).category() ||
+      ec == http::error::end_of_stream)
+    return;
+  if (ec == http::error::header_limit)
+    return reject(http::status::request_header_fields_too_large,
+                  "request headers are limited to " + std::to_string(kMaxRequestHeader / 1024) +
+                      " KiB");
+  if (ec == http::error::body_limit) {
+    if (api_request_) return respond(api_response(ctx_.api.too_large(), 11), false);
+    return reject(http::status::payload_too_large,
+                  "request bodies are limited to " + std::to_string(kMaxRequestBody / 1024) +
+                      " KiB");
+  }
+  if (ec == http::error::partial_message)
+    return reject(http::status::bad_request, "incomplete request");
+  // Beast refuses a bad request line or version, bad header names or values
+  // (NUL and other control characters, LF without CR), bad chunks, Content-Length
+  // together with Transfer-Encoding and conflicting Content-Lengths.
+  return reject(http::status::bad_request, "malformed request: " + ec.message());
+}
+
 void HttpSession::reject(http::status status, std::string why) {
+  if (api_request_) {
+    // An API client reads JSON errors only.
+    const unsigned code = static_cast<unsigned>(status);
+    const char* name = code == 503 ? "unavailable" : code == 431 ? "headers_too_large" : "bad_request";
+    return respond(api_response(api::error_answer(code, name, why), 11), false);
+  }
   http::response<http::string_body> res{status, 11};
   res.set(http::field::server, "switchboard");
   res.set(http::field::content_type, "text/plain");
   res.body() = std::move(why) + "\n";
   res.prepare_payload();
   respond(std::move(res), false);
+}
+
+http::response<http::string_body> HttpSession::api_response(const api::Answer& a,
+                                                            unsigned version) {
+  http::response<http::string_body> res{static_cast<http::status>(a.status), version};
+  res.set(http::field::server, "switchboard");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  if (a.retry_after_s) res.set(http::field::retry_after, std::to_string(a.retry_after_s));
+  if (a.challenge) res.set(http::field::www_authenticate, "Bearer");
+  if (a.allow_post) res.set(http::field::allow, "POST");
+  res.body() = a.body + "\n";
+  res.prepare_payload();
+  return res;
 }
 
 std::string HttpSession::take_buffered() {
@@ -152,6 +213,12 @@ bool HttpSession::origin_allowed(const Request& req) const {
 
 void HttpSession::handle(Request req) {
   const std::string_view path = path_of(req.target());
+  if (api_request_) {
+    // Admitted on its head (HttpSession::on_header): key, rate, type, length.
+    auto res = api_response(ctx_.api.publish(req.body()), req.version());
+    res.keep_alive(req.keep_alive());
+    return respond(std::move(res), req.keep_alive());
+  }
   if (beast::websocket::is_upgrade(req)) {
     if (path == "/ws") return upgrade(std::move(req));
     return respond(make(http::status::not_found, req, "no WebSocket endpoint here; use /ws\n",

@@ -1,6 +1,6 @@
 // One accepted TCP connection before (or instead of) a WebSocket: reads HTTP
 // requests under a deadline and answers them — /healthz, /metrics,
-// /switchboard.js, static files — or upgrades /ws after the origin check, the
+// /switchboard.js, the HTTP API (/api/…), static files — or upgrades /ws after the origin check, the
 // connection caps and the session lookup. Runs on its loop's thread.
 #pragma once
 
@@ -31,7 +31,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_first_bytes(beast::error_code ec, std::size_t n);
   void read_request();
+  // After the head: the checks that need no body (smuggling, Host, shutdown, the
+  // API's admission), then the body.
+  void on_header(beast::error_code ec, std::size_t);
+  void send_continue();  // "Expect: 100-continue" on an admitted API request
+  void read_body();
   void on_read(beast::error_code ec, std::size_t);
+  void on_read_error(beast::error_code ec);
+  // An api::Answer as a JSON response.
+  static http::response<http::string_body> api_response(const api::Answer& a, unsigned version);
   // A request that cannot be served (malformed, over a limit, shutting down):
   // the status with a one-line reason, then the connection closes.
   void reject(http::status status, std::string why);
@@ -71,6 +79,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string peer_ip_;
   std::shared_ptr<ConnectionLimiter::Ticket> ticket_;  // this connection's slot
   uint32_t requests_ = 0;                              // requests read so far
+  bool api_request_ = false;                           // the current request is to /api/…
 };
 
 }  // namespace switchboard::net

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string_view>
 
+#include "api/http_api.hpp"
 #include "config/settings.hpp"
 #include "net/connection_limiter.hpp"
 #include "net/open_connections.hpp"
@@ -23,6 +24,7 @@ struct NetContext {
   session::SessionService& sessions;
   const rpc::RpcRouter& rpc;
   Publisher& publisher;
+  api::HttpApi& api;  // /api/…
   std::shared_ptr<ConnectionLimiter> limiter;
   std::string_view client_js;  // served at /switchboard.js
   std::atomic<bool> shutting_down{false};

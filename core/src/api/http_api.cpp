@@ -1,0 +1,215 @@
+#include "api/http_api.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <boost/json.hpp>
+
+#include "protocol/json_text.hpp"
+#include "routing/finite_numbers.hpp"
+
+namespace switchboard::api {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kPublishPath = "/api/publish";
+
+HttpApi::Digest sha256(std::string_view text) {
+  HttpApi::Digest d{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
+  return d;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// application/json, with or without parameters (charset=utf-8).
+bool is_json_media_type(std::string_view content_type) {
+  return iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
+}
+
+Answer bad_request(const std::string& message) {
+  return error_answer(400, "bad_request", message);
+}
+
+// The publish call one validated message makes.
+struct Message {
+  routing::Envelope envelope;
+  json::array params;
+};
+
+}  // namespace
+
+Answer error_answer(unsigned status, std::string_view code, std::string_view message,
+                    std::optional<size_t> published) {
+  Answer a;
+  a.status = status;
+  json::object o{{"error", json::object{{"code", code}, {"message", message}}}};
+  if (published) o["published"] = *published;
+  a.body = json::serialize(o);
+  return a;
+}
+
+HttpApi::HttpApi(const config::Settings& settings, Publisher& publisher,
+                 const observe::ComponentState& transport)
+    : settings_(settings), publisher_(publisher), transport_(transport) {
+  const auto& l = settings.limits;
+  limits_ = {l.max_bus_message_bytes, l.json_max_depth, l.channel_name_bytes, l.user_id_bytes,
+             l.max_bus_targets};
+  for (const auto& key : settings.api.keys) {
+    key_digests_.push_back(sha256(key));
+    buckets_.emplace_back(static_cast<double>(settings.api.requests_per_second));
+  }
+}
+
+bool HttpApi::owns(std::string_view path) {
+  return path == "/api" || path.substr(0, 5) == "/api/";
+}
+
+std::optional<size_t> HttpApi::key_index(std::string_view authorization) const {
+  authorization = trim(authorization);
+  const size_t space = authorization.find(' ');
+  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "Bearer"))
+    return std::nullopt;
+  const Digest presented = sha256(trim(authorization.substr(space + 1)));
+  std::optional<size_t> found;
+  for (size_t i = 0; i < key_digests_.size(); ++i)
+    if (CRYPTO_memcmp(presented.data(), key_digests_[i].data(), presented.size()) == 0)
+      found = i;
+  return found;
+}
+
+std::optional<Answer> HttpApi::admit(std::string_view path, std::string_view method,
+                                     std::string_view authorization,
+                                     std::string_view content_type,
+                                     std::optional<uint64_t> content_length) {
+  if (key_digests_.empty())
+    return error_answer(404, "not_found",
+                        "the HTTP API is off: no key is configured (api.keys)");
+  if (path != kPublishPath)
+    return error_answer(404, "not_found", "no API endpoint at " + std::string(path.substr(0, 200)) +
+                                              " (the API has POST /api/publish)");
+  if (method != "POST") {
+    Answer a = error_answer(405, "method_not_allowed", std::string(kPublishPath) + " takes POST");
+    a.allow_post = true;
+    return a;
+  }
+  const std::optional<size_t> key = key_index(authorization);
+  if (!key) {
+    Answer a = error_answer(401, "unauthorized",
+                            "send one of the api.keys as 'Authorization: Bearer <key>'");
+    a.challenge = true;
+    return a;
+  }
+  {
+    sync::Lock lock(mu_);
+    if (!buckets_[*key].take()) {
+      Answer a = error_answer(429, "rate_limited",
+                              "more than api.requests_per_second (" +
+                                  std::to_string(settings_.api.requests_per_second) +
+                                  ") requests per second with this key");
+      a.retry_after_s = 1;
+      return a;
+    }
+  }
+  if (!is_json_media_type(content_type))
+    return error_answer(415, "unsupported_media_type",
+                        "the body must be sent as Content-Type: application/json");
+  if (content_length && *content_length > max_body_bytes()) return too_large();
+  return std::nullopt;
+}
+
+Answer HttpApi::too_large() const {
+  return error_answer(413, "payload_too_large",
+                      "the body is limited to api.max_body_bytes (" +
+                          std::to_string(max_body_bytes()) + " bytes)");
+}
+
+Answer HttpApi::publish(std::string_view body) {
+  std::error_code ec;
+  json::value v = protocol::parse_untrusted(body, settings_.limits.json_max_depth + 1, ec);
+  if (ec) return bad_request("the body is not valid JSON: " + ec.message());
+  const bool many = v.is_array();
+  if (!many && !v.is_object())
+    return bad_request("the body must be one message object or an array of them");
+  json::array one;
+  json::array& items = many ? v.get_array() : one;
+  if (!many) one.push_back(std::move(v));
+  if (items.empty()) return bad_request("the array holds no message");
+  if (items.size() > settings_.api.max_messages)
+    return bad_request("the array holds " + std::to_string(items.size()) +
+                       " messages, over api.max_messages (" +
+                       std::to_string(settings_.api.max_messages) + ")");
+
+  // Every message is checked as the servers would check it from the bus, before
+  // any is published: a bad one costs the request, not half of it.
+  std::vector<Message> messages;
+  messages.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string where = many ? "message [" + std::to_string(i) + "]: " : std::string();
+    if (!items[i].is_object()) return bad_request(where + "not a JSON object");
+    // Checked before it is written out again: JSON has no text for infinity.
+    if (!routing::all_numbers_finite(items[i]))
+      return bad_request(where + "the message " + routing::kNonFiniteNumber);
+    Result<routing::Envelope> e = routing::decode_envelope(json::serialize(items[i]), limits_);
+    if (!e) return bad_request(where + e.status().message());
+    const routing::Target t = e->target;
+    if (t != routing::Target::kAll && t != routing::Target::kChannel &&
+        t != routing::Target::kUser && t != routing::Target::kSocket)
+      return bad_request(where + "\"t\" must be all, channel, user or socketId");
+    Message m{std::move(e.value()), {}};
+    if (json::value* p = items[i].get_object().if_contains("p")) m.params = std::move(p->get_array());
+    messages.push_back(std::move(m));
+  }
+
+  if (transport_.state != SWITCHBOARD_STATE_CONNECTED)
+    return error_answer(503, "transport_unavailable",
+                        "the transport (" + settings_.transport.use + ") is not connected");
+  size_t published = 0;
+  for (auto& m : messages) {
+    bool ok = false;
+    try {
+      const auto& e = m.envelope;
+      switch (e.target) {
+        case routing::Target::kAll: ok = publisher_.publish_all(e.event, std::move(m.params)); break;
+        case routing::Target::kChannel:
+          ok = publisher_.publish_channel(Names(e.targets), e.event, std::move(m.params));
+          break;
+        case routing::Target::kUser:
+          ok = publisher_.publish_user(Names(e.targets), e.event, std::move(m.params));
+          break;
+        default: ok = publisher_.publish_socket_id(e.targets.at(0), e.event, std::move(m.params));
+      }
+    } catch (const std::invalid_argument& ex) {
+      // A bound only the publish path checks (the re-encoded message's size).
+      const std::string where = many ? "message [" + std::to_string(published) + "]: " : "";
+      return error_answer(400, "bad_request", where + ex.what(), published);
+    }
+    if (!ok)
+      return error_answer(503, "transport_unavailable",
+                          "the transport (" + settings_.transport.use +
+                              ") refused the message (down or backlogged)",
+                          published);
+    ++published;
+  }
+  Answer a;
+  a.body = json::serialize(json::object{{"published", published}});
+  return a;
+}
+
+}  // namespace switchboard::api

@@ -1,0 +1,79 @@
+// The HTTP API for backends (docs/http-api.md): `POST /api/publish` takes the bus
+// message format (one object or an array) and publishes each message through the
+// app's Publisher, the path app.publish() takes. Authenticated by the keys in
+// api.keys (Bearer), rate-limited per key; off (404) while no key is configured.
+// HttpSession calls admit() with a request's head before reading its body, then
+// publish() with the body. Thread-safe: the event loops call it concurrently.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "observe/component_state.hpp"
+#include "routing/envelope.hpp"
+#include "rpc/rate_limiter.hpp"
+#include "switchboard/publisher.hpp"
+#include "sync/mutex.hpp"
+
+namespace switchboard::api {
+
+// What to answer: an HTTP status and a JSON body, either {"published":N} or
+// {"error":{"code":…,"message":…}}.
+struct Answer {
+  unsigned status = 200;
+  std::string body;
+  unsigned retry_after_s = 0;  // 429: Retry-After
+  bool challenge = false;      // 401: WWW-Authenticate: Bearer
+  bool allow_post = false;     // 405: Allow: POST
+};
+
+class HttpApi {
+ public:
+  using Digest = std::array<unsigned char, 32>;  // SHA-256
+
+  HttpApi(const config::Settings& settings, Publisher& publisher,
+          const observe::ComponentState& transport);
+
+  // Paths the API answers for (everything below /api/, and /api itself).
+  static bool owns(std::string_view path);
+  // The head of a request to one of those paths, checked before its body is read:
+  // the API is on, the endpoint exists, the method, the key (and its rate), the
+  // media type and the declared length. nullopt: read the body (at most
+  // max_body_bytes()) and call publish() with it.
+  std::optional<Answer> admit(std::string_view path, std::string_view method,
+                              std::string_view authorization, std::string_view content_type,
+                              std::optional<uint64_t> content_length);
+  // Validates every message first, then publishes them in order (all or none,
+  // unless the transport fails in between: the answer then says how many went).
+  Answer publish(std::string_view body);
+  // The 413 answer for a body that turned out longer than the limit while read.
+  Answer too_large() const;
+  uint64_t max_body_bytes() const { return settings_.api.max_body_bytes; }
+
+ private:
+  // The index of the key presented in "Bearer <key>", or nullopt. Compares the
+  // SHA-256 of the presented key with every configured key's in constant time,
+  // all keys each time, so neither timing nor order tells how close a guess was.
+  std::optional<size_t> key_index(std::string_view authorization) const;
+
+  const config::Settings& settings_;
+  Publisher& publisher_;
+  const observe::ComponentState& transport_;
+  routing::DecodeLimits limits_;
+  std::vector<Digest> key_digests_;
+  sync::Mutex mu_;
+  std::vector<rpc::TokenBucket> buckets_ SB_GUARDED_BY(mu_);  // one per key
+};
+
+// {"error":{"code":<code>,"message":<message>}[,"published":N]} with status; also
+// for HttpSession's own refusals of API requests (malformed, oversized), so every
+// API answer has one shape. published: how many messages went before a failure.
+Answer error_answer(unsigned status, std::string_view code, std::string_view message,
+                    std::optional<size_t> published = std::nullopt);
+
+}  // namespace switchboard::api
