@@ -469,3 +469,141 @@ TEST_CASE("while shutting down the server answers new requests 503, then exits",
   INFO(status->describe());
   CHECK(status->success());
 }
+
+// ---- the HTTP API (docs/http-api.md): what its head-first read does ----------
+
+namespace {
+
+constexpr const char* kApiKey = "integration-api-key-0123456789";
+
+std::string api_request(std::string_view body, std::string_view key = kApiKey,
+                        std::string_view extra = "") {
+  return "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+         std::string(key) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n" + std::string(extra) + "\r\n" + std::string(body);
+}
+
+ServerSettings api_settings() {
+  ServerSettings s;
+  s.set("api.keys", std::string("[\"") + kApiKey + "\"]");
+  s.set("api.max_body_bytes", "65536");
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("API requests keep the connection alive; their bodies may pass 16 KiB up to the "
+          "API's limit, other requests' may not",
+          "[integration][http_security][http_api]") {
+  TestServer srv(api_settings());
+  auto ws = srv.connect();
+  Conn c;
+  REQUIRE(c.connect(srv.port()));
+  const std::string big_text(30000, 'x');  // over the 16 KiB of other requests
+  REQUIRE(c.send(api_request(R"({"t":"all","e":"first","p":[")" + big_text + R"("]})")));
+  auto r1 = c.read_response();
+  INFO(r1.head << r1.body);
+  REQUIRE(r1.status == 200);
+  CHECK(r1.body == "{\"published\":1}\n");
+  CHECK_FALSE(r1.says_close());
+  REQUIRE(c.send(api_request(R"([{"t":"all","e":"second"}])")));
+  CHECK(c.read_response().status == 200);
+  REQUIRE(c.send(get_request("/healthz")));
+  CHECK(c.read_response().status == 200);
+  CHECK(expect_event(*ws, "first")["p"].as_array().at(0).as_string().size() == big_text.size());
+  expect_event(*ws, "second");
+
+  Conn other;
+  REQUIRE(other.connect(srv.port()));
+  REQUIRE(other.send("POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20000\r\n\r\n" +
+                     std::string(20000, 'b')));
+  CHECK(other.read_response().status == 413);
+}
+
+TEST_CASE("an API request refused on its head is answered at once, its body unread, and the "
+          "connection closes",
+          "[integration][http_security][http_api]") {
+  TestServer srv(api_settings());
+  struct Case {
+    const char* name;
+    std::string head;
+    unsigned status;
+    const char* code;
+  };
+  const std::vector<Case> cases = {
+      {"wrong key",
+       "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer nope-nope-nope-nope\r\n"
+       "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+       401, "unauthorized"},
+      {"declared length over api.max_body_bytes",
+       "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+           std::string(kApiKey) + "\r\nContent-Type: application/json\r\nContent-Length: 65537\r\n\r\n",
+       413, "payload_too_large"},
+      {"not JSON", "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                       std::string(kApiKey) + "\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n",
+       415, "unsupported_media_type"},
+      {"GET", "GET /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405, "method_not_allowed"},
+  };
+  for (const auto& tc : cases) {
+    INFO("case: " << tc.name);
+    Conn c;
+    REQUIRE(c.connect(srv.port()));
+    REQUIRE(c.send(tc.head));  // the body is never sent: the answer must not wait for it
+    auto r = c.read_response();
+    INFO(r.head << r.body);
+    CHECK(r.status == tc.status);
+    CHECK(r.header("Content-Type") == "application/json");
+    CHECK(r.body.find(std::string("\"code\":\"") + tc.code + "\"") != std::string::npos);
+    CHECK(r.says_close());
+    CHECK(c.wait_eof());
+  }
+}
+
+TEST_CASE("Expect: 100-continue is answered once the API request's head is accepted",
+          "[integration][http_security][http_api]") {
+  TestServer srv(api_settings());
+  Conn c;
+  REQUIRE(c.connect(srv.port()));
+  const std::string body = R"({"t":"all","e":"continued"})";
+  const std::string request = api_request(body, kApiKey, "Expect: 100-continue\r\n");
+  REQUIRE(c.send(request.substr(0, request.size() - body.size())));  // the head only
+  auto interim = c.read_response();
+  INFO(interim.head);
+  REQUIRE(interim.status == 100);
+  REQUIRE(c.send(body));
+  auto r = c.read_response();
+  INFO(r.head << r.body);
+  CHECK(r.status == 200);
+}
+
+TEST_CASE("a chunked API body past api.max_body_bytes is 413 in the API's JSON shape",
+          "[integration][http_security][http_api]") {
+  TestServer srv(api_settings());
+  Conn c;
+  REQUIRE(c.connect(srv.port()));
+  std::string head = "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                     std::string(kApiKey) +
+                     "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunk(40000, ' ');
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", chunk.size());
+  REQUIRE(c.send(head));
+  c.send(std::string(size) + "\r\n" + chunk + "\r\n" + size + "\r\n" + chunk + "\r\n0\r\n\r\n");
+  auto r = c.read_response();
+  INFO(r.head << r.body);
+  CHECK(r.status == 413);
+  CHECK(r.body.find("\"code\":\"payload_too_large\"") != std::string::npos);
+  CHECK(r.says_close());
+}
+
+TEST_CASE("without api.keys every /api/ path is 404 and the rest of the server is unchanged",
+          "[integration][http_security][http_api]") {
+  TestServer srv;
+  Conn c;
+  REQUIRE(c.connect(srv.port()));
+  REQUIRE(c.send(api_request(R"({"t":"all","e":"x"})")));
+  auto r = c.read_response();
+  CHECK(r.status == 404);
+  CHECK(r.body.find("api.keys") != std::string::npos);
+  CHECK(srv.get("/healthz").status == 200);
+}

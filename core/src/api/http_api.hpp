@@ -54,6 +54,7 @@ class HttpApi {
   // The 413 answer for a body that turned out longer than the limit while read.
   Answer too_large() const;
   uint64_t max_body_bytes() const { return settings_.api.max_body_bytes; }
+  bool enabled() const { return !key_digests_.empty(); }
 
  private:
   // The index of the key presented in "Bearer <key>", or nullopt. Compares the

@@ -53,6 +53,11 @@ void HttpSession::run() {
 void HttpSession::do_read() {
   parser_.emplace();
   limit_request_parser(*parser_);
+  // Beast checks a Content-Length against the body limit with the head, before
+  // on_header knows whether the request is the API's (larger bodies, its own 413
+  // answer): with the API on, on_header sets each request's limit and checks the
+  // declared length itself.
+  if (ctx_.api.enabled()) parser_->body_limit(boost::none);
   if (requests_ > 0 && buffer_.size() == 0) {
     // Between two requests the idle limit applies; once bytes arrive the request
     // gets the handshake timeout like the first one.
@@ -109,8 +114,16 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
       return respond(api_response(*early, req.version()), false);
     parser_->body_limit(ctx_.api.max_body_bytes());
     if (iequals(req[http::field::expect], "100-continue")) return send_continue();
+    return read_body();
   }
+  if (auto n = parser_->content_length(); n && *n > kMaxRequestBody) return reject_body_limit();
+  parser_->body_limit(kMaxRequestBody);  // a chunked body is counted as it arrives
   read_body();
+}
+
+void HttpSession::reject_body_limit() {
+  reject(http::status::payload_too_large,
+         "request bodies are limited to " + std::to_string(kMaxRequestBody / 1024) + " KiB");
 }
 
 void HttpSession::send_continue() {
@@ -143,9 +156,7 @@ void HttpSession::on_read_error(beast::error_code ec) {
                       " KiB");
   if (ec == http::error::body_limit) {
     if (api_request_) return respond(api_response(ctx_.api.too_large(), 11), false);
-    return reject(http::status::payload_too_large,
-                  "request bodies are limited to " + std::to_string(kMaxRequestBody / 1024) +
-                      " KiB");
+    return reject_body_limit();
   }
   if (ec == http::error::partial_message)
     return reject(http::status::bad_request, "incomplete request");

@@ -43,6 +43,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // A request that cannot be served (malformed, over a limit, shutting down):
   // the status with a one-line reason, then the connection closes.
   void reject(http::status status, std::string why);
+  void reject_body_limit();  // 413 for a body over kMaxRequestBody
   // Whether the connection may take another request after the current answer:
   // the client wants it, the server is not shutting down and
   // server.keepalive_requests is not used up.
