@@ -100,6 +100,12 @@ TEST_CASE("RPC errors leave the connection up", "[integration][rpc]") {
   SECTION("argument of the wrong type") {
     CHECK(err_code(c->rpc("t.signIn", {42})) == "bad_args");
     CHECK(err_code(c->rpc("t.sub", {json::object{{"not", "a name"}}})) == "bad_args");
+    // Request::names: a name or a non-empty array of names, nothing else.
+    CHECK(err_code(c->rpc("t.sub", {json::array{}})) == "bad_args");
+    CHECK(err_code(c->rpc("t.sub", {json::array{"a", 5}})) == "bad_args");
+    CHECK(err_code(c->rpc("t.sub")) == "bad_args");
+    CHECK(sorted_strings(ok(c->rpc("t.sub", {json::array{"n1", "n2"}}))) ==
+          std::vector<std::string>{"n1", "n2"});
   }
   SECTION("a throwing handler") {
     auto reply = c->rpc("t.throw");

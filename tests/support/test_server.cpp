@@ -45,25 +45,6 @@ namespace json = boost::json;
 
 namespace {
 
-// One name or an array of names, as the publish and subscribe calls take them.
-sb::Names names_arg(const sb::Request& req, std::size_t i) {
-  if (i >= req.args().size())
-    throw sb::RpcError("bad_args", "missing argument " + std::to_string(i) + " of " + req.method());
-  const json::value& v = req.args()[i];
-  if (v.is_string()) return sb::Names(std::string(v.as_string()));
-  if (v.is_array()) {
-    std::vector<std::string> out;
-    for (const auto& e : v.as_array()) {
-      if (!e.is_string())
-        throw sb::RpcError("bad_args", "argument " + std::to_string(i) + " must hold strings");
-      out.emplace_back(e.as_string());
-    }
-    return sb::Names(std::move(out));
-  }
-  throw sb::RpcError("bad_args",
-                     "argument " + std::to_string(i) + " must be a string or an array of strings");
-}
-
 json::array rest(const sb::Request& req, std::size_t from) {
   json::array out;
   for (std::size_t i = from; i < req.args().size(); ++i) out.push_back(req.args()[i]);
@@ -117,10 +98,10 @@ class Holds {
 
 void register_methods(sb::Server& app, Holds& holds) {
   app.rpc("t.sub", [](sb::Request& req) -> sb::Future {
-    return req.session().channel().subscribe(names_arg(req, 0));
+    return req.session().channel().subscribe(req.names(0));
   });
   app.rpc("t.unsub", [](sb::Request& req) -> sb::Future {
-    return req.session().channel().unsubscribe(names_arg(req, 0));
+    return req.session().channel().unsubscribe(req.names(0));
   });
   app.rpc("t.reset",
           [](sb::Request& req) -> sb::Future { return req.session().channel().reset(); });
@@ -143,12 +124,12 @@ void register_methods(sb::Server& app, Holds& holds) {
     return publishing([&] { return req.publish().publish_all(event, rest(req, 1)); });
   });
   app.rpc("t.channel", [](sb::Request& req) -> sb::Future {
-    auto names = names_arg(req, 0);
+    auto names = req.names(0);
     auto event = req.arg<std::string>(1);
     return publishing([&] { return req.publish().publish_channel(names, event, rest(req, 2)); });
   });
   app.rpc("t.user", [](sb::Request& req) -> sb::Future {
-    auto users = names_arg(req, 0);
+    auto users = req.names(0);
     auto event = req.arg<std::string>(1);
     return publishing([&] { return req.publish().publish_user(users, event, rest(req, 2)); });
   });
@@ -158,7 +139,7 @@ void register_methods(sb::Server& app, Holds& holds) {
     return publishing([&] { return req.publish().publish_socket_id(id, event, rest(req, 2)); });
   });
   app.rpc("t.flood", [](sb::Request& req) -> sb::Future {
-    auto names = names_arg(req, 0);
+    auto names = req.names(0);
     auto event = req.arg<std::string>(1);
     auto count = req.arg<int64_t>(2);
     auto bytes = req.arg<int64_t>(3);

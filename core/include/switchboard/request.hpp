@@ -12,11 +12,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/value_to.hpp>
 
 #include "switchboard/future.hpp"
+#include "switchboard/names.hpp"
 #include "switchboard/publisher.hpp"
 #include "switchboard/session.hpp"
 
@@ -41,6 +44,26 @@ class Request {
       throw RpcError("bad_args", "argument " + std::to_string(i) + " of " + method() +
                                      " has the wrong type");
     }
+  }
+  // Argument i as "a name or a list of names": one string, or an array of strings
+  // (what subscribe(), channel() and user() take). Anything else, an empty array
+  // included, throws RpcError("bad_args"). Each name's own bounds (length, UTF-8)
+  // are checked where it is used.
+  Names names(size_t i) const {
+    if (i >= d_->args.size())
+      throw RpcError("bad_args", "missing argument " + std::to_string(i) + " of " + method());
+    const boost::json::value& v = d_->args[i];
+    if (v.is_string()) return Names(std::string_view(v.get_string()));
+    const std::string wrong = "argument " + std::to_string(i) + " of " + method() +
+                              " must be a name or a non-empty array of names";
+    if (!v.is_array() || v.get_array().empty()) throw RpcError("bad_args", wrong);
+    std::vector<std::string> many;
+    many.reserve(v.get_array().size());
+    for (const auto& e : v.get_array()) {
+      if (!e.is_string()) throw RpcError("bad_args", wrong);
+      many.emplace_back(e.get_string());
+    }
+    return Names(std::move(many));
   }
   Session& session() const { return d_->session; }
   // The calling connection (browser tab); changes on every page load.
