@@ -178,14 +178,14 @@ int main(int argc, char** argv) {
   try {
     Options opt = parse(argc, argv);
     auto config = switchboard::Config::load(argc, argv);
-    std::string dir;
-    auto settings = switchboard::plugin::load_settings(config, dir);
+    std::vector<std::string> dirs;
+    auto settings = switchboard::plugin::load_settings(config, dirs);
     const std::string transport = settings.transport.use;
 
     Receiver other, self;
     switchboard::observe::Metrics ma, mb;
-    switchboard::plugin::PluginHost a(settings, dir, ma, [&](std::string_view b) { self.deliver(b); });
-    switchboard::plugin::PluginHost b(settings, dir, mb, [&](std::string_view b) { other.deliver(b); });
+    switchboard::plugin::PluginHost a(settings, dirs, ma, [&](std::string_view b) { self.deliver(b); });
+    switchboard::plugin::PluginHost b(settings, dirs, mb, [&](std::string_view b) { other.deliver(b); });
     a.start();
     b.start();
     if (!wait_connected(a, std::chrono::seconds(10)) || !wait_connected(b, std::chrono::seconds(10)))

@@ -112,7 +112,7 @@ TEST_CASE("the loader refuses bad plugins with a one-line message naming file an
 
 TEST_CASE("a plugin named in the config but absent names the directory", "[abi]") {
   try {
-    load_plugin(FIXTURE_DIR, "nosuch");
+    load_plugin({FIXTURE_DIR}, "nosuch");
     FAIL("loaded");
   } catch (const PluginError& e) {
     CHECK_THAT(e.what(), Catch::Contains("plugin 'nosuch' not found") && Catch::Contains(FIXTURE_DIR));

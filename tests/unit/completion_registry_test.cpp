@@ -177,7 +177,7 @@ TEST_CASE("SDK: an operation that completes and then throws completes once", "[c
 
 TEST_CASE("PluginStore: a store completing twice or late leaves every callback run once",
           "[completion]") {
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "broken_completion");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "broken_completion");
   auto config = [](const char* mode) {
     return ConfigEntries{{"mode", mode}, {"store", "completion_test"}, {"sweep_interval", "60000"},
                          {"max_sessions", "100"}};

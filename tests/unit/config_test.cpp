@@ -10,7 +10,7 @@ using namespace switchboard::config;
 
 namespace {
 std::vector<SectionSpec> memory_section() {
-  auto p = plugin::load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = plugin::load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   return {plugin_section(*p->descriptor)};
 }
 Settings check(const std::string& yaml) {

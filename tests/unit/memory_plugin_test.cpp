@@ -44,7 +44,7 @@ ConfigEntries memory_config(const std::string& bus = "t") {
 }  // namespace
 
 TEST_CASE("memory transport: every instance on a bus delivers, itself included", "[memory]") {
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   observe::ComponentState s1, s2;
   Captured c1, c2;
   auto sink = [](Captured& c) {
@@ -70,7 +70,7 @@ TEST_CASE("memory transport: every instance on a bus delivers, itself included",
 }
 
 TEST_CASE("memory transport: a full queue is backpressure, not growth", "[memory]") {
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   observe::ComponentState st;
   std::promise<void> release;
   auto gate = release.get_future().share();
@@ -87,7 +87,7 @@ TEST_CASE("memory transport: a full queue is backpressure, not growth", "[memory
 
 TEST_CASE("memory transport: a full peer is backpressure for the publisher (never OK then a drop)",
           "[memory]") {
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   observe::ComponentState s1, s2;
   Captured fast, slow;
   std::promise<void> release;
@@ -125,7 +125,7 @@ TEST_CASE("memory transport: a full peer is backpressure for the publisher (neve
 }
 
 TEST_CASE("memory store: round trip, limits, atomic sets, delete", "[memory]") {
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   observe::ComponentState st;
   PluginStore s(p, memory_config("store1"), std::make_unique<HostBridge>("s", &st, nullptr));
   REQUIRE(s.start().is_ok());
@@ -152,7 +152,7 @@ TEST_CASE("memory store: round trip, limits, atomic sets, delete", "[memory]") {
 }
 
 TEST_CASE("memory store: sliding TTL expiry", "[memory]") {
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   observe::ComponentState st;
   PluginStore s(p, memory_config("store2"), std::make_unique<HostBridge>("s", &st, nullptr));
   REQUIRE(s.start().is_ok());
@@ -162,7 +162,7 @@ TEST_CASE("memory store: sliding TTL expiry", "[memory]") {
 }
 
 TEST_CASE("memory store: concurrent writers lose no channel", "[memory]") {
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   observe::ComponentState s1, s2;
   PluginStore a(p, memory_config("store3"), std::make_unique<HostBridge>("a", &s1, nullptr));
   PluginStore b(p, memory_config("store3"), std::make_unique<HostBridge>("b", &s2, nullptr));

@@ -31,10 +31,10 @@ struct Hosted {
   std::atomic<int> delivered{0};
 
   explicit Hosted(const std::string& yaml) {
-    std::string dir;
+    std::vector<std::string> dirs;
     settings = plugin::load_settings(
-        Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n" + yaml, "test.yaml"), dir);
-    host = std::make_unique<plugin::PluginHost>(settings, dir, metrics,
+        Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n" + yaml, "test.yaml"), dirs);
+    host = std::make_unique<plugin::PluginHost>(settings, dirs, metrics,
                                                 [this](std::string_view) { ++delivered; });
     host->start();
   }

@@ -128,7 +128,7 @@ StoreAnswer store_call(F&& f) {
 TEST_CASE("memory store: creating a live id keeps its record; max_sessions refuses more",
           "[session][memory]") {
   using namespace switchboard::plugin;
-  auto p = load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory");
+  auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");
   switchboard::observe::ComponentState st;
   PluginStore s(p,
                 {{"bus", "ids"}, {"max_queue_messages", "16"}, {"max_sessions", "2"},

@@ -36,10 +36,10 @@ struct Service {
   std::vector<std::string> nonces;  // guarded by mu
 
   explicit Service(const std::string& yaml = "") {
-    std::string dir;
+    std::vector<std::string> dirs;
     settings = plugin::load_settings(
-        Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n" + yaml, "test.yaml"), dir);
-    host = std::make_unique<plugin::PluginHost>(settings, dir, metrics, [this](std::string_view bytes) {
+        Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n" + yaml, "test.yaml"), dirs);
+    host = std::make_unique<plugin::PluginHost>(settings, dirs, metrics, [this](std::string_view bytes) {
       auto v = boost::json::parse(bytes);
       const auto* n = v.as_object().if_contains("n");
       if (!n) return;

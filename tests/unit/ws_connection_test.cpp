@@ -40,7 +40,7 @@ namespace {
 // session service, one event loop.
 struct TestServer {
   config::Settings settings;
-  std::string plugins_dir;
+  std::vector<std::string> plugin_dirs;
   observe::Metrics metrics;
   std::unique_ptr<plugin::PluginHost> host;
   std::unique_ptr<session::SessionService> sessions;
@@ -53,8 +53,8 @@ struct TestServer {
   explicit TestServer(const std::string& yaml = "") {
     settings = plugin::load_settings(
         Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n" + yaml, "test.yaml"),
-        plugins_dir);
-    host = std::make_unique<plugin::PluginHost>(settings, plugins_dir, metrics,
+        plugin_dirs);
+    host = std::make_unique<plugin::PluginHost>(settings, plugin_dirs, metrics,
                                                 [](std::string_view) {});
     host->start();
     sessions = std::make_unique<session::SessionService>(settings, *host);

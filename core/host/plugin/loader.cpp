@@ -7,19 +7,38 @@
 #include <cstring>
 #include <filesystem>
 
+// Defined by apps built with find_package(Switchboard): the package compiles a
+// definition into each (cmake/SwitchboardConfig.cmake.in). Weak, so every other
+// program (the `switchboard` command, the tree's own apps) links without it.
+extern "C" __attribute__((weak)) const char* switchboard_package_plugins_dir();
+
 namespace switchboard::plugin {
 namespace fs = std::filesystem;
 
-std::string plugin_path(const std::string& dir, const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  return (fs::path(dir) / ("libswitchboard_" + name + ".so")).string();
+std::string installed_plugins_dir() {
+  if (switchboard_package_plugins_dir != nullptr) return switchboard_package_plugins_dir();
+  return SWITCHBOARD_INSTALLED_PLUGINS_DIR;  // core/host/CMakeLists.txt
 }
 
-std::string default_plugins_dir() {
+std::vector<std::string> plugin_dirs(const std::string& configured) {
+  if (!configured.empty()) return {configured};
   fs::path exe_dir = boost::dll::program_location().parent_path();
-  fs::path beside = exe_dir / "plugins";
-  if (fs::is_directory(beside)) return beside.string();
-  return (exe_dir.parent_path() / "lib" / "switchboard" / "plugins").string();
+  std::vector<std::string> dirs;
+  for (const fs::path& d : {exe_dir / "plugins", exe_dir.parent_path() / "lib" / "switchboard" / "plugins",
+                            fs::path(installed_plugins_dir())}) {
+    std::string s = d.lexically_normal().string();
+    if (std::find(dirs.begin(), dirs.end(), s) == dirs.end()) dirs.push_back(std::move(s));
+  }
+  return dirs;
+}
+
+std::string find_plugin(const std::vector<std::string>& dirs, const std::string& name) {
+  if (name.find('/') != std::string::npos) return fs::exists(name) ? name : "";
+  for (const auto& dir : dirs) {
+    fs::path path = fs::path(dir) / ("libswitchboard_" + name + ".so");
+    if (fs::exists(path)) return path.string();
+  }
+  return "";
 }
 
 std::shared_ptr<LoadedPlugin> load_plugin_file(const std::string& path) {
@@ -61,11 +80,16 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const std::string& path) {
   return p;
 }
 
-std::shared_ptr<LoadedPlugin> load_plugin(const std::string& dir, const std::string& name) {
-  std::string path = plugin_path(dir, name);
-  if (!fs::exists(path))
-    throw PluginError("plugin '" + name + "' not found: no " + path + " (plugins directory " +
-                      dir + ")");
+std::shared_ptr<LoadedPlugin> load_plugin(const std::vector<std::string>& dirs, const std::string& name) {
+  std::string path = find_plugin(dirs, name);
+  if (path.empty()) {
+    if (name.find('/') != std::string::npos)
+      throw PluginError("plugin '" + name + "' not found: no such file");
+    std::string searched;
+    for (const auto& dir : dirs) searched += (searched.empty() ? "" : ", ") + dir;
+    throw PluginError("plugin '" + name + "' not found: no libswitchboard_" + name + ".so in " +
+                      searched + " (plugins.dir sets the folder)");
+  }
   auto p = load_plugin_file(path);
   if (name.find('/') == std::string::npos && name != p->descriptor->name)
     throw PluginError("plugin " + path + ": declares the name '" + p->descriptor->name +

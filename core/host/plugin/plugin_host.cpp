@@ -1,6 +1,5 @@
 #include "plugin/plugin_host.hpp"
 
-#include <filesystem>
 #include <future>
 
 #include <boost/asio/post.hpp>
@@ -11,28 +10,28 @@
 
 namespace switchboard::plugin {
 
-void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::string& dir,
+void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::vector<std::string>& dirs,
                          const std::vector<std::string>& required,
                          const std::vector<std::string>& optional) {
   auto add = [&](const std::string& name, bool must_exist) {
     for (const auto& s : sections)
       if (s.name == name) return;
-    if (!must_exist && !std::filesystem::exists(plugin_path(dir, name))) return;
-    sections.push_back(config::plugin_section(*load_plugin(dir, name)->descriptor));
+    if (!must_exist && find_plugin(dirs, name).empty()) return;
+    sections.push_back(config::plugin_section(*load_plugin(dirs, name)->descriptor));
   };
   for (const auto& name : required) add(name, true);
   for (const auto& name : optional) add(name, false);
 }
 
-config::Settings load_settings(const Config& config, std::string& plugins_dir) {
+config::Settings load_settings(const Config& config, std::vector<std::string>& dirs) {
   auto choice = config::plugin_choice(config);
-  plugins_dir = choice.dir.empty() ? default_plugins_dir() : choice.dir;
+  dirs = plugin_dirs(choice.dir);
   std::vector<config::SectionSpec> sections;
-  add_plugin_sections(sections, plugins_dir, {choice.transport, choice.store}, choice.other_sections);
+  add_plugin_sections(sections, dirs, {choice.transport, choice.store}, choice.other_sections);
   return config::validate(config, sections);
 }
 
-PluginHost::PluginHost(const config::Settings& settings, const std::string& plugins_dir,
+PluginHost::PluginHost(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
                        observe::Metrics& metrics, Deliver deliver)
     : metrics_(metrics), max_queued_(settings.limits.control_queue), work_(control_.get_executor()) {
   auto config_of = [&](const std::string& name) {
@@ -41,14 +40,14 @@ PluginHost::PluginHost(const config::Settings& settings, const std::string& plug
   };
   transport_state_.name = settings.transport.use;
   store_state_.name = settings.session.store;
-  auto tp = load_plugin(plugins_dir, settings.transport.use);
+  auto tp = load_plugin(plugin_dirs, settings.transport.use);
   shared_bus_ = tp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED;
   direct_ = tp->descriptor->capabilities & SWITCHBOARD_CAP_PUBLISH_ANY_THREAD;
   transport_ = std::make_unique<PluginTransport>(
       tp, config_of(tp->descriptor->name),
       std::make_unique<HostBridge>("transport:" + settings.transport.use, &transport_state_,
                                    std::move(deliver)));
-  auto sp = load_plugin(plugins_dir, settings.session.store);
+  auto sp = load_plugin(plugin_dirs, settings.session.store);
   if (shared_bus_ && !(sp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED))
     observe::log_warn("server", "transport '" + settings.transport.use + "' is shared between servers but session store '" +
                                     settings.session.store +

@@ -27,26 +27,26 @@ class Config;
 
 namespace switchboard::plugin {
 
-// The config sections of plugins, each loaded once from dir: every name in
-// `required` (a missing file is a PluginError naming the folder), and those in
+// The config sections of plugins, each loaded once from dirs (load_plugin): every
+// name in `required` (a missing file is a PluginError naming the folders), and those in
 // `optional` whose file exists. Names already in `sections` (a core section, or
 // given twice) are skipped. The one place the server, `config-reference` and
 // the benchmarks gather plugin schemas.
-void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::string& dir,
+void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::vector<std::string>& dirs,
                          const std::vector<std::string>& required,
                          const std::vector<std::string>& optional = {});
 
 // Validates a config against the core schema and the schemas of the plugins it
-// names (loaded from the plugins folder it names, or the default one, which is
-// returned in plugins_dir). Throws ConfigError / PluginError.
-config::Settings load_settings(const Config& config, std::string& plugins_dir);
+// names, loaded from the folders plugin_dirs() gives for its plugins.dir (returned
+// in dirs). Throws ConfigError / PluginError.
+config::Settings load_settings(const Config& config, std::vector<std::string>& dirs);
 
 class PluginHost {
  public:
   using Deliver = std::function<void(std::string_view)>;
 
   // Loads and creates the configured transport and store (throws PluginError).
-  PluginHost(const config::Settings& settings, const std::string& plugins_dir,
+  PluginHost(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
              observe::Metrics& metrics, Deliver deliver);
   ~PluginHost();
 

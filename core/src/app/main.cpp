@@ -30,12 +30,11 @@ const char kUsage[] =
 int config_reference(int argc, char** argv) {
   auto config = switchboard::Config::load(argc, argv);
   auto choice = switchboard::config::plugin_choice(config);
-  std::string dir = choice.dir.empty() ? switchboard::plugin::default_plugins_dir() : choice.dir;
   std::vector<switchboard::config::SectionSpec> sections = switchboard::config::core_schema();
   std::vector<std::string> names = {choice.transport, choice.store};
   for (int i = 2; i + 1 < argc; ++i)
     if (std::string_view(argv[i]) == "--plugin") names.emplace_back(argv[i + 1]);
-  switchboard::plugin::add_plugin_sections(sections, dir, names);
+  switchboard::plugin::add_plugin_sections(sections, switchboard::plugin::plugin_dirs(choice.dir), names);
   std::fputs(switchboard::config::reference_markdown(sections).c_str(), stdout);
   return 0;
 }

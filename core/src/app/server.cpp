@@ -29,7 +29,7 @@ namespace switchboard {
 namespace asio = boost::asio;
 
 struct Server::Impl {
-  std::string plugins_dir;  // before settings: load_settings() fills it
+  std::vector<std::string> plugin_dirs;  // before settings: load_settings() fills it
   config::Settings settings;
   observe::Metrics metrics;
   rpc::RpcRouter rpc;
@@ -49,7 +49,7 @@ struct Server::Impl {
   bool stop_requested SB_GUARDED_BY(mu) = false;
   bool stopped SB_GUARDED_BY(mu) = false;
 
-  explicit Impl(const Config& config) : settings(plugin::load_settings(config, plugins_dir)) {
+  explicit Impl(const Config& config) : settings(plugin::load_settings(config, plugin_dirs)) {
     // Client libraries (hiredis among them) write to sockets without
     // MSG_NOSIGNAL: a peer that vanished must be an error, not a dead process.
     std::signal(SIGPIPE, SIG_IGN);
@@ -67,7 +67,7 @@ struct Server::Impl {
                                 l.loop_inbox},
         metrics, std::move(fanout_loops));
     host = std::make_unique<plugin::PluginHost>(
-        settings, plugins_dir, metrics, [f = fanout.get()](std::string_view b) { f->deliver(b); });
+        settings, plugin_dirs, metrics, [f = fanout.get()](std::string_view b) { f->deliver(b); });
     sessions = std::make_unique<session::SessionService>(settings, *host);
     fanout->on_session_applied(
         [s = sessions.get()](const std::string& nonce) { s->announcement_applied(nonce); });
