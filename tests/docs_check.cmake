@@ -11,14 +11,17 @@ if(at EQUAL -1)
 endif()
 message(STATUS "${DOC} matches the schemas")
 
-# The app guide embeds examples/hello/main.cpp verbatim (it must stay runnable as written).
+# The app guide embeds examples/hello/main.cpp and its CMakeLists.txt verbatim
+# (they must stay buildable as written).
 if(DEFINED GUIDE)
   file(READ ${GUIDE} guide)
-  file(READ ${EXAMPLE} example)
-  string(FIND "${guide}" "${example}" at)
-  if(at EQUAL -1)
-    message(FATAL_ERROR "${GUIDE} does not contain ${EXAMPLE} verbatim: copy it in again")
-  endif()
+  foreach(file IN ITEMS ${EXAMPLE} ${EXAMPLE_CMAKE})
+    file(READ ${file} example)
+    string(FIND "${guide}" "${example}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "${GUIDE} does not contain ${file} verbatim: copy it in again")
+    endif()
+  endforeach()
 endif()
 
 # Every case the kit runs is in docs/conformance-spec.md's table, row for row as

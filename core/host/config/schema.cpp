@@ -74,8 +74,10 @@ const std::vector<SectionSpec>& core_schema() {
        "Where plugins are found.",
        {
            {"dir", T::SWITCHBOARD_CONFIG_STRING, "", false,
-            "Plugins directory; empty = `plugins/` beside the executable, then "
-            "`../lib/switchboard/plugins`."},
+            "Plugins directory. Set: that folder alone. Empty: `plugins/` beside the "
+            "executable, then `../lib/switchboard/plugins` from it, then "
+            "`<prefix>/lib/switchboard/plugins` of the installation the program was built "
+            "against. A missing plugin's error names every folder searched."},
        }},
       {"limits",
        "Bounds on everything that can grow (each exceeded bound is an error the client sees).",
