@@ -31,7 +31,8 @@ TEST_CASE("plugins.dir set: that folder alone", "[plugin]") {
   CHECK(plugin_dirs("/srv/plugins") == std::vector<std::string>{"/srv/plugins"});
 }
 
-TEST_CASE("plugins.dir empty: beside the executable, its prefix, then the installation", "[plugin]") {
+TEST_CASE("plugins.dir empty: beside the executable, its prefix, then the installation",
+          "[plugin]") {
   fs::path exe_dir = boost::dll::program_location().parent_path();
   auto dirs = plugin_dirs("");
   REQUIRE(dirs.size() == 3);
@@ -46,7 +47,8 @@ TEST_CASE("the first folder that has the plugin wins", "[plugin]") {
   CHECK(find_plugin({empty, SWITCHBOARD_PLUGIN_DIR}, "memory") ==
         (fs::path(SWITCHBOARD_PLUGIN_DIR) / "libswitchboard_memory.so").string());
   CHECK(find_plugin({empty, SWITCHBOARD_PLUGIN_DIR}, "nosuch").empty());
-  CHECK(load_plugin({empty, SWITCHBOARD_PLUGIN_DIR}, "memory")->descriptor->name == std::string("memory"));
+  auto p = load_plugin({empty, SWITCHBOARD_PLUGIN_DIR}, "memory");
+  CHECK(p->descriptor->name == std::string("memory"));
 }
 
 TEST_CASE("a missing plugin's error names every folder searched", "[plugin]") {

@@ -24,7 +24,7 @@ std::vector<std::string> plugin_dirs(const std::string& configured) {
   if (!configured.empty()) return {configured};
   fs::path exe_dir = boost::dll::program_location().parent_path();
   std::vector<std::string> dirs;
-  for (const fs::path& d : {exe_dir / "plugins", exe_dir.parent_path() / "lib" / "switchboard" / "plugins",
+  for (const fs::path& d : {exe_dir / "plugins", exe_dir / ".." / "lib" / "switchboard" / "plugins",
                             fs::path(installed_plugins_dir())}) {
     std::string s = d.lexically_normal().string();
     if (std::find(dirs.begin(), dirs.end(), s) == dirs.end()) dirs.push_back(std::move(s));
@@ -80,7 +80,8 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const std::string& path) {
   return p;
 }
 
-std::shared_ptr<LoadedPlugin> load_plugin(const std::vector<std::string>& dirs, const std::string& name) {
+std::shared_ptr<LoadedPlugin> load_plugin(const std::vector<std::string>& dirs,
+                                          const std::string& name) {
   std::string path = find_plugin(dirs, name);
   if (path.empty()) {
     if (name.find('/') != std::string::npos)

@@ -54,6 +54,7 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const std::string& path);
 
 // Loads by name from the first of dirs that has it (find_plugin); when none has
 // it, the PluginError names every folder searched.
-std::shared_ptr<LoadedPlugin> load_plugin(const std::vector<std::string>& dirs, const std::string& name);
+std::shared_ptr<LoadedPlugin> load_plugin(const std::vector<std::string>& dirs,
+                                          const std::string& name);
 
 }  // namespace switchboard::plugin

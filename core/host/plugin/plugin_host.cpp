@@ -10,7 +10,8 @@
 
 namespace switchboard::plugin {
 
-void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::vector<std::string>& dirs,
+void add_plugin_sections(std::vector<config::SectionSpec>& sections,
+                         const std::vector<std::string>& dirs,
                          const std::vector<std::string>& required,
                          const std::vector<std::string>& optional) {
   auto add = [&](const std::string& name, bool must_exist) {
@@ -31,7 +32,8 @@ config::Settings load_settings(const Config& config, std::vector<std::string>& d
   return config::validate(config, sections);
 }
 
-PluginHost::PluginHost(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
+PluginHost::PluginHost(const config::Settings& settings,
+                       const std::vector<std::string>& plugin_dirs,
                        observe::Metrics& metrics, Deliver deliver)
     : metrics_(metrics), max_queued_(settings.limits.control_queue), work_(control_.get_executor()) {
   auto config_of = [&](const std::string& name) {

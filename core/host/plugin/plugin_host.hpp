@@ -32,7 +32,8 @@ namespace switchboard::plugin {
 // `optional` whose file exists. Names already in `sections` (a core section, or
 // given twice) are skipped. The one place the server, `config-reference` and
 // the benchmarks gather plugin schemas.
-void add_plugin_sections(std::vector<config::SectionSpec>& sections, const std::vector<std::string>& dirs,
+void add_plugin_sections(std::vector<config::SectionSpec>& sections,
+                         const std::vector<std::string>& dirs,
                          const std::vector<std::string>& required,
                          const std::vector<std::string>& optional = {});
 

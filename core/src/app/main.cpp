@@ -34,7 +34,8 @@ int config_reference(int argc, char** argv) {
   std::vector<std::string> names = {choice.transport, choice.store};
   for (int i = 2; i + 1 < argc; ++i)
     if (std::string_view(argv[i]) == "--plugin") names.emplace_back(argv[i + 1]);
-  switchboard::plugin::add_plugin_sections(sections, switchboard::plugin::plugin_dirs(choice.dir), names);
+  auto dirs = switchboard::plugin::plugin_dirs(choice.dir);
+  switchboard::plugin::add_plugin_sections(sections, dirs, names);
   std::fputs(switchboard::config::reference_markdown(sections).c_str(), stdout);
   return 0;
 }
