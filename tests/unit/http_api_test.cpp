@@ -29,7 +29,7 @@ constexpr const char* kKey2 = "fedcba9876543210-key-two";
 // The server's publish path around an HttpApi, with what came back from the bus.
 struct ApiUnderTest {
   config::Settings settings;
-  std::string plugins_dir;
+  std::vector<std::string> plugin_dirs;
   observe::Metrics metrics;
   std::mutex mu;
   std::condition_variable cv;
@@ -43,8 +43,8 @@ struct ApiUnderTest {
         Config::from_string(std::string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n") +
                                 "api: " + api_yaml + "\n",
                             "test.yaml"),
-        plugins_dir);
-    host = std::make_unique<plugin::PluginHost>(settings, plugins_dir, metrics,
+        plugin_dirs);
+    host = std::make_unique<plugin::PluginHost>(settings, plugin_dirs, metrics,
                                                 [this](std::string_view b) {
                                                   std::lock_guard<std::mutex> lock(mu);
                                                   bus.emplace_back(b);
