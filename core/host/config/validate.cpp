@@ -15,6 +15,7 @@ namespace {
 struct Value {
   std::string scalar;
   std::vector<std::string> list;
+  std::string origin;  // EffectiveValue::origin
 };
 using SectionValues = std::map<std::string, Value>;
 
@@ -111,8 +112,10 @@ SectionValues check_section(const SectionSpec& spec, const YAML::Node& node,
       }
       if (k.type != SWITCHBOARD_CONFIG_STRING_LIST && !n.IsScalar()) n = YAML::Node(std::string(e));
       out[k.key] = check_value(k, n, "environment " + env, where);
+      out[k.key].origin = "environment " + env;
     } else if (node && node.IsMap() && node[k.key]) {
       out[k.key] = check_value(k, node[k.key], source, where);
+      out[k.key].origin = source;
     } else if (k.required) {
       throw ConfigError(source + ": missing required key '" + where + "'");
     } else {
@@ -128,6 +131,7 @@ SectionValues check_section(const SectionSpec& spec, const YAML::Node& node,
         }
       }
       out[k.key] = check_value(k, def, "<built-in default>", where);
+      out[k.key].origin = "default";
     }
   }
   return out;
@@ -156,6 +160,18 @@ void parse_listen(const std::string& text, Settings::Server& s, const std::strin
   if (port.empty() || *end != '\0' || p < 0 || p > 65535)
     fail(source, "server.listen", "bad port in '" + text + "'");
   s.listen_port = static_cast<uint16_t>(p);
+}
+
+void add_effective(const SectionSpec& spec, const SectionValues& values,
+                   std::vector<EffectiveValue>* effective) {
+  if (effective == nullptr) return;
+  for (const auto& k : spec.keys) {
+    const Value& v = values.at(k.key);
+    effective->push_back({spec.name, k,
+                          k.type == SWITCHBOARD_CONFIG_STRING_LIST ? v.list
+                                                                   : std::vector<std::string>{v.scalar},
+                          v.origin});
+  }
 }
 
 const SectionSpec* find_section(const std::vector<SectionSpec>& all, const std::string& name) {
@@ -237,7 +253,8 @@ PluginChoice plugin_choice(const Config& config) {
   return c;
 }
 
-Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_sections) {
+Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_sections,
+                  std::vector<EffectiveValue>* effective) {
   const auto& raw = detail::ConfigAccess::tree(config);
   const std::string& src = raw.source;
   for (const auto& kv : raw.root) {
@@ -357,8 +374,10 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
       st.log_level != "error")
     fail(src, "log.level", "expected debug, info, warn or error");
 
+  for (const auto& s : core_schema()) add_effective(s, v[s.name], effective);
   for (const auto& ps : plugin_sections) {
     auto values = check_section(ps, raw.root[ps.name], src);
+    add_effective(ps, values, effective);
     auto& entries = st.plugin_config[ps.name];
     for (const auto& k : ps.keys) {
       const Value& val = values.at(k.key);

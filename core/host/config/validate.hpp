@@ -31,9 +31,22 @@ struct PluginChoice {
 };
 PluginChoice plugin_choice(const Config& config);
 
+// One key's value after validation, for `switchboard check-config`: normalised
+// as plugins receive it (ints and durations in decimal, durations in
+// milliseconds, bools "true"/"false"; a list as its elements), and where it came
+// from.
+struct EffectiveValue {
+  std::string section;
+  KeySpec spec;
+  std::vector<std::string> values;  // one for a scalar; any number for a list
+  std::string origin;  // the config file's name, "environment SWITCHBOARD_…" or "default"
+};
+
 // Step 2: full validation against the core schema plus the given plugin sections
-// (one per loaded plugin).
-Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_sections);
+// (one per loaded plugin). With `effective`, also every key's value, core
+// sections first, in schema order.
+Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_sections,
+                  std::vector<EffectiveValue>* effective = nullptr);
 
 // The longest duration a key accepts: 100 years (36500d), far above any sane
 // timeout yet far below where milliseconds overflow a long long.

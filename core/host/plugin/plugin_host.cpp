@@ -24,17 +24,18 @@ void add_plugin_sections(std::vector<config::SectionSpec>& sections,
   for (const auto& name : optional) add(name, false);
 }
 
-config::Settings load_settings(const Config& config, std::vector<std::string>& dirs) {
+config::Settings load_settings(const Config& config, std::vector<std::string>& dirs,
+                               std::vector<config::EffectiveValue>* effective) {
   auto choice = config::plugin_choice(config);
   dirs = plugin_dirs(choice.dir);
   std::vector<config::SectionSpec> sections;
   add_plugin_sections(sections, dirs, {choice.transport, choice.store}, choice.other_sections);
-  return config::validate(config, sections);
+  return config::validate(config, sections, effective);
 }
 
 PluginHost::PluginHost(const config::Settings& settings,
                        const std::vector<std::string>& plugin_dirs,
-                       observe::Metrics& metrics, Deliver deliver)
+                       observe::Metrics& metrics, Deliver deliver, Parts parts)
     : metrics_(metrics), max_queued_(settings.limits.control_queue), work_(control_.get_executor()) {
   auto config_of = [&](const std::string& name) {
     auto it = settings.plugin_config.find(name);
@@ -49,6 +50,7 @@ PluginHost::PluginHost(const config::Settings& settings,
       tp, config_of(tp->descriptor->name),
       std::make_unique<HostBridge>("transport:" + settings.transport.use, &transport_state_,
                                    std::move(deliver)));
+  if (parts == Parts::kTransportOnly) return;
   auto sp = load_plugin(plugin_dirs, settings.session.store);
   if (shared_bus_ && !(sp->descriptor->capabilities & SWITCHBOARD_CAP_SHARED))
     observe::log_warn("server", "transport '" + settings.transport.use + "' is shared between servers but session store '" +
@@ -67,7 +69,7 @@ void PluginHost::start() {
   std::promise<Status> started;
   boost::asio::post(control_, [&] {
     Status s = transport_->start();
-    if (s.is_ok()) s = store_->start();
+    if (s.is_ok() && store_) s = store_->start();
     if (s.is_ok()) {
       running_ = true;
       sync::WriteLock lock(direct_mu_);
@@ -92,7 +94,7 @@ void PluginHost::stop() {
         direct_open_ = false;
       }
       transport_->stop();
-      store_->stop();
+      if (store_) store_->stop();
     });
     work_.reset();
     thread_.join();
@@ -159,6 +161,7 @@ bool PluginHost::publish(std::string bytes, std::function<void(Status)> done) {
 
 void PluginHost::with_store(std::function<void(SessionStore&)> op, std::function<void(Status)> refused) {
   if (stopped_) return refused(stopping());
+  if (!store_) return refused(Status(StatusCode::kUnavailable, "no session store loaded"));
   auto run = [this, op = std::move(op), refused] {
     if (running_) op(*store_);
     else refused(stopping());

@@ -15,6 +15,7 @@
 
 #include "config/schema.hpp"
 #include "config/settings.hpp"
+#include "config/validate.hpp"
 #include "observe/metrics.hpp"
 #include "plugin/loader.hpp"
 #include "sync/mutex.hpp"
@@ -39,16 +40,23 @@ void add_plugin_sections(std::vector<config::SectionSpec>& sections,
 
 // Validates a config against the core schema and the schemas of the plugins it
 // names, loaded from the folders plugin_dirs() gives for its plugins.dir (returned
-// in dirs). Throws ConfigError / PluginError.
-config::Settings load_settings(const Config& config, std::vector<std::string>& dirs);
+// in dirs). Throws ConfigError / PluginError. With `effective`, also every key's
+// value (config::validate).
+config::Settings load_settings(const Config& config, std::vector<std::string>& dirs,
+                               std::vector<config::EffectiveValue>* effective = nullptr);
 
 class PluginHost {
  public:
   using Deliver = std::function<void(std::string_view)>;
+  // What to load: a server needs both plugins; a client of the bus (the
+  // `switchboard publish` command) only the transport, and then with_store()
+  // refuses every call.
+  enum class Parts { kTransportAndStore, kTransportOnly };
 
   // Loads and creates the configured transport and store (throws PluginError).
   PluginHost(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
-             observe::Metrics& metrics, Deliver deliver);
+             observe::Metrics& metrics, Deliver deliver,
+             Parts parts = Parts::kTransportAndStore);
   ~PluginHost();
 
   // Starts the control thread, then the plugins (on it). Throws on a start error.
@@ -69,7 +77,8 @@ class PluginHost {
   //   for the control thread (also counted as backpressure).
   bool publish(std::string bytes, std::function<void(Status)> done = {});
   // Any thread. Runs op(store) on the control thread; refused(kUnavailable)
-  // instead after stop or when the control queue is full (on the caller's thread).
+  // instead after stop, when the control queue is full or without a store
+  // (Parts::kTransportOnly), on the caller's thread.
   void with_store(std::function<void(SessionStore&)> op,
                   std::function<void(Status)> refused);
 
@@ -96,7 +105,7 @@ class PluginHost {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
   std::unique_ptr<Transport> transport_;
-  std::unique_ptr<SessionStore> store_;
+  std::unique_ptr<SessionStore> store_;  // null with Parts::kTransportOnly
   bool running_ = false;  // control thread only
   bool shared_bus_ = false;
   bool direct_ = false;  // publishes on the caller's thread (the capability)

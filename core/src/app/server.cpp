@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "api/http_api.hpp"
 #include "app/client_js.hpp"
 #include "net/event_loop.hpp"
 #include "net/listener.hpp"
@@ -18,7 +19,7 @@
 #include "observe/metrics.hpp"
 #include "plugin/loader.hpp"
 #include "plugin/plugin_host.hpp"
-#include "api/http_api.hpp"
+#include "publish/bus_message.hpp"
 #include "publish/bus_publisher.hpp"
 #include "routing/fanout.hpp"
 #include "rpc/rpc_router.hpp"
@@ -61,9 +62,7 @@ struct Server::Impl {
     }
     const auto& l = settings.limits;
     fanout = std::make_unique<routing::Fanout>(
-        routing::Fanout::Limits{{l.max_bus_message_bytes, l.json_max_depth, l.channel_name_bytes,
-                                 l.user_id_bytes, l.max_bus_targets},
-                                l.max_bus_expansion_bytes,
+        routing::Fanout::Limits{publish::bus_decode_limits(l), l.max_bus_expansion_bytes,
                                 l.loop_inbox},
         metrics, std::move(fanout_loops));
     host = std::make_unique<plugin::PluginHost>(
