@@ -1,0 +1,111 @@
+#include "cli/bus_publish.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "observe/metrics.hpp"
+#include "plugin/plugin_host.hpp"
+
+namespace switchboard::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What the plugin's threads tell the command's thread: the publish's status and
+// whether the message came back from the bus.
+struct Progress {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Status> published;  // guarded by mu
+  bool echoed = false;              // guarded by mu
+};
+
+std::string seconds(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
+const char* state_name(int s) {
+  switch (s) {
+    case SWITCHBOARD_STATE_STARTING: return "starting";
+    case SWITCHBOARD_STATE_CONNECTED: return "connected";
+    case SWITCHBOARD_STATE_RECONNECTING: return "reconnecting";
+    case SWITCHBOARD_STATE_FAILED: return "failed";
+    case SWITCHBOARD_STATE_STOPPED: return "stopped";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+Outcome publish_on_bus(const config::Settings& settings, const std::string& plugins_dir,
+                       const std::string& message, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const std::string& name = settings.transport.use;
+  Progress progress;
+  observe::Metrics metrics;
+  plugin::PluginHost host(
+      settings, plugins_dir, metrics,
+      [&progress, &message](std::string_view bytes) {
+        if (bytes != message) return;  // other traffic on the bus
+        std::lock_guard lock(progress.mu);
+        progress.echoed = true;
+        progress.cv.notify_all();
+      },
+      plugin::PluginHost::Parts::kTransportOnly);
+  if (!host.shared_bus())
+    return {kExitFailed, "transport '" + name +
+                             "' is not shared between processes: a message published from this "
+                             "command would reach no server. Publish with a shared transport "
+                             "(redis, nats, kafka) or through a server's HTTP API (--url)"};
+  try {
+    host.start();
+  } catch (const std::exception& e) {
+    return {kExitFailed, "transport '" + name + "': " + e.what()};
+  }
+
+  // A publish is refused until the transport reports CONNECTED (at-most-once).
+  const auto& state = host.transport_state();
+  for (;;) {
+    int s = state.state.load();
+    if (s == SWITCHBOARD_STATE_CONNECTED) break;
+    if (s == SWITCHBOARD_STATE_FAILED || s == SWITCHBOARD_STATE_STOPPED || Clock::now() >= deadline) {
+      std::string detail = state.get_detail();
+      host.stop();
+      return {kExitFailed,
+              "transport '" + name + "' " +
+                  (Clock::now() >= deadline ? "not connected within " + seconds(timeout) + " (" +
+                                                  state_name(s) + ")"
+                                            : std::string(state_name(s))) +
+                  (detail.empty() ? std::string() : ": " + detail)};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
+  host.publish(message, [&progress](Status s) {
+    std::lock_guard lock(progress.mu);
+    progress.published = std::move(s);
+    progress.cv.notify_all();
+  });
+  Outcome out;
+  {
+    std::unique_lock lock(progress.mu);
+    progress.cv.wait_until(lock, deadline, [&] {
+      return progress.echoed || (progress.published && !progress.published->is_ok());
+    });
+    if (progress.published && !progress.published->is_ok())
+      out = {kExitFailed, "transport '" + name + "' refused the publish: " +
+                              progress.published->message()};
+    else if (!progress.echoed)
+      out = {kExitUnknown, "published on transport '" + name +
+                               "' but not seen back from the bus within " + seconds(timeout) +
+                               ": it may or may not have been delivered"};
+  }
+  host.stop();
+  return out;
+}
+
+}  // namespace switchboard::cli
