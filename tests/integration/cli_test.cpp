@@ -51,6 +51,9 @@ std::unique_ptr<WsClient> subscriber(TestServer& server) {
 
 void publishes_reach_clients(const Broker& broker) {
   TestServer server(on_bus(broker));
+  // It listens before its transport is connected; until then a session change
+  // (t.sub) is refused.
+  REQUIRE(eventually([&] { return server.get("/healthz").status == 200; }, Millis(15000)));
   auto a = subscriber(server);
   auto b = server.connect();  // in no channel, anonymous
   const std::string& config = server.config_path();
