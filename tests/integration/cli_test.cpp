@@ -1,8 +1,9 @@
 // The `switchboard` command line run as a real process (docs/cli.md):
 // check-config on good and bad configs (secrets masked, the same errors as
-// serve), and `switchboard publish` through a real Redis and a real NATS reaching
-// WebSocket clients of a real server on that bus, plus its failures (broker
-// down, memory transport, bad input: one clear line, the documented exit code).
+// serve), and `switchboard publish` through a real Redis, NATS and Kafka
+// reaching WebSocket clients of a real server on that bus, plus its failures
+// (broker down, memory transport, bad input: one clear line, the documented
+// exit code).
 // `publish --url` (the HTTP publish API) is tested from the server's side, with
 // that API.
 #include <algorithm>
@@ -166,14 +167,12 @@ TEST_CASE("cli: check-config refuses what serve refuses, with serve's line", "[i
   }
 }
 
-TEST_CASE("cli: publish through Redis reaches WebSocket clients", "[integration][cli]") {
-  RedisBroker broker(next_log_path());
-  publishes_reach_clients(broker);
-}
-
-TEST_CASE("cli: publish through NATS reaches WebSocket clients", "[integration][cli]") {
-  NatsBroker broker(next_log_path());
-  publishes_reach_clients(broker);
+// Once per broker (registered as integration/<broker>/cli: …, labelled with the broker).
+TEST_CASE("cli: publish through the bus reaches WebSocket clients", "[integration][cli][broker]") {
+  const std::string kind = GENERATE(from_range(selected_broker_kinds()));
+  INFO("broker: " << kind);
+  auto broker = start_broker(kind, next_log_path());
+  publishes_reach_clients(*broker);
 }
 
 TEST_CASE("cli: publish failures are one line and an exit code", "[integration][cli]") {
