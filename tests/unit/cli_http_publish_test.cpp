@@ -3,8 +3,14 @@
 // server is the HTTP publish API's integration test.
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <sstream>
+#include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
 
@@ -15,6 +21,52 @@ using namespace switchboard::cli;
 namespace http = boost::beast::http;
 
 namespace {
+
+// A one-request HTTP server on a loopback port: reads the request, then sends
+// `answer` (raw bytes) or, when it is empty, holds the connection without a word.
+class FakeServer {
+ public:
+  explicit FakeServer(std::string answer) : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this, answer = std::move(answer)] {
+      boost::asio::ip::tcp::socket s(ioc_);
+      acceptor_.accept(s);
+      boost::beast::flat_buffer buf;
+      http::request<http::string_body> req;
+      boost::beast::error_code ec;
+      http::read(s, buf, req, ec);
+      request_.set_value(std::move(req));
+      if (answer.empty()) {
+        release_.get_future().wait();
+        return;
+      }
+      boost::asio::write(s, boost::asio::buffer(answer), ec);
+      s.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    });
+  }
+  ~FakeServer() {
+    release_.set_value();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  http::request<http::string_body> request() {
+    auto f = request_.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    return f.get();
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::promise<http::request<http::string_body>> request_;
+  std::promise<void> release_;
+  std::thread thread_;
+};
+
+std::string answer(unsigned status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
 std::string url_error(std::string_view url) {
   try {
     parse_http_url(url);
@@ -115,4 +167,35 @@ TEST_CASE("cli: a server that is not there is a clear failure", "[cli]") {
                                std::chrono::milliseconds(2000));
   CHECK(out.code == kExitFailed);
   CHECK(out.error.rfind("cannot connect to http://127.0.0.1:1: ", 0) == 0);
+}
+
+TEST_CASE("cli: a publish over HTTP against a stand-in server", "[cli]") {
+  const std::string msg = R"({"t":"user","users":["fred"],"e":"offer","p":[1]})";
+  const std::chrono::milliseconds timeout(3000);
+  SECTION("200 published") {
+    FakeServer server(answer(200, R"({"published":1})"));
+    auto out = publish_over_http(parse_http_url(server.url() + "/"), "k3y", msg, timeout);
+    CHECK(out.ok());
+    auto req = server.request();
+    CHECK(req.method() == http::verb::post);
+    CHECK(req.target() == "/api/publish");
+    CHECK(req[http::field::authorization] == "Bearer k3y");
+    CHECK(req[http::field::content_type] == "application/json");
+    CHECK(req.body() == msg);
+  }
+  SECTION("an error answer: its code and message") {
+    FakeServer server(answer(401, R"({"error":{"code":"unauthorized","message":"wrong API key"}})"));
+    auto out = publish_over_http(parse_http_url(server.url()), "bad", msg, timeout);
+    CHECK(out.code == kExitFailed);
+    CHECK(out.error == "the server refused the publish: HTTP 401 unauthorized: wrong API key");
+  }
+  SECTION("no answer: unknown, within the timeout") {
+    FakeServer server("");
+    auto t0 = std::chrono::steady_clock::now();
+    auto out = publish_over_http(parse_http_url(server.url()), "k", msg, std::chrono::milliseconds(500));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
+    CHECK(out.code == kExitUnknown);
+    CHECK(out.error.find("got no answer (timed out)") != std::string::npos);
+    CHECK(server.request().body() == msg);
+  }
 }

@@ -219,3 +219,28 @@ TEST_CASE("a debug build aborts on a rule 4 violation", "[unit][plugin_host][rul
   CHECK(WTERMSIG(status) == SIGABRT);
 }
 #endif
+
+TEST_CASE("PluginHost with the transport only: publishes, and refuses every store call",
+          "[unit][plugin_host]") {
+  std::string dir;
+  auto settings = plugin::load_settings(
+      Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n", "test.yaml"), dir);
+  observe::Metrics metrics;
+  std::promise<std::string> echo;
+  plugin::PluginHost host(settings, dir, metrics,
+                          [&](std::string_view b) { echo.set_value(std::string(b)); },
+                          plugin::PluginHost::Parts::kTransportOnly);
+  host.start();
+  Outcome o;
+  REQUIRE(host.publish("{\"t\":\"all\",\"e\":\"x\"}", o.done()));
+  CHECK(o.get().is_ok());
+  auto f = echo.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  CHECK(f.get() == "{\"t\":\"all\",\"e\":\"x\"}");
+  Outcome refused;
+  bool ran = false;
+  host.with_store([&](SessionStore&) { ran = true; }, refused.done());
+  CHECK(refused.get().code() == StatusCode::kUnavailable);
+  CHECK_FALSE(ran);
+  host.stop();
+}
