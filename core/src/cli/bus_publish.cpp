@@ -1,12 +1,12 @@
 #include "cli/bus_publish.hpp"
 
 #include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "observe/metrics.hpp"
 #include "plugin/plugin_host.hpp"
+#include "sync/mutex.hpp"
 
 namespace switchboard::cli {
 
@@ -17,10 +17,10 @@ using Clock = std::chrono::steady_clock;
 // What the plugin's threads tell the command's thread: the publish's status and
 // whether the message came back from the bus.
 struct Progress {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Status> published;  // guarded by mu
-  bool echoed = false;              // guarded by mu
+  sync::Mutex mu;
+  std::condition_variable_any cv;
+  std::optional<Status> published SB_GUARDED_BY(mu);
+  bool echoed SB_GUARDED_BY(mu) = false;
 };
 
 std::string seconds(std::chrono::milliseconds d) {
@@ -51,7 +51,7 @@ Outcome publish_on_bus(const config::Settings& settings, const std::string& plug
       settings, plugins_dir, metrics,
       [&progress, &message](std::string_view bytes) {
         if (bytes != message) return;  // other traffic on the bus
-        std::lock_guard lock(progress.mu);
+        sync::Lock lock(progress.mu);
         progress.echoed = true;
         progress.cv.notify_all();
       },
@@ -86,16 +86,16 @@ Outcome publish_on_bus(const config::Settings& settings, const std::string& plug
   }
 
   host.publish(message, [&progress](Status s) {
-    std::lock_guard lock(progress.mu);
+    sync::Lock lock(progress.mu);
     progress.published = std::move(s);
     progress.cv.notify_all();
   });
   Outcome out;
   {
-    std::unique_lock lock(progress.mu);
-    progress.cv.wait_until(lock, deadline, [&] {
-      return progress.echoed || (progress.published && !progress.published->is_ok());
-    });
+    sync::Lock lock(progress.mu);
+    while (!progress.echoed && !(progress.published && !progress.published->is_ok()) &&
+           Clock::now() < deadline)
+      progress.cv.wait_until(lock, deadline);
     if (progress.published && !progress.published->is_ok())
       out = {kExitFailed, "transport '" + name + "' refused the publish: " +
                               progress.published->message()};
