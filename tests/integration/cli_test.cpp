@@ -4,8 +4,8 @@
 // reaching WebSocket clients of a real server on that bus, plus its failures
 // (broker down, memory transport, bad input: one clear line, the documented
 // exit code).
-// `publish --url` (the HTTP publish API) is tested from the server's side, with
-// that API.
+// `publish --url` goes to a real server's HTTP API (docs/http-api.md): success
+// reaches its clients, and each of the API's refusals is the documented exit code.
 #include <algorithm>
 
 #include "fixture.hpp"
@@ -210,4 +210,57 @@ TEST_CASE("cli: publish failures are one line and an exit code", "[integration][
     CHECK(exit_code(nokey) == 2);
     CHECK(nokey.output.find("--url needs an API key") != std::string::npos);
   }
+}
+
+TEST_CASE("cli: publish --url goes through a server's HTTP API", "[integration][cli][http_api]") {
+  const std::string key = "cli-url-test-key-0123456789";
+  ServerSettings settings;
+  settings.set("api.keys", "[\"" + key + "\"]");
+  TestServer server(settings);
+  auto a = subscriber(server);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+
+  auto r = cli({"publish", "--url", url, "--key", key, "channel", "room", "chat", R"({"via":"http"})"});
+  CHECK(exit_code(r) == 0);
+  auto ev = expect_event(*a, "chat");
+  CHECK(json::serialize(ev.at("p")) == R"([{"via":"http"}])");
+  CHECK(str(ev.at("c")) == "room");
+  // The key from the environment, as docs/cli.md says.
+  CHECK(exit_code(cli({"publish", "--url", url, "user", "fred", "offer", "1"},
+                      {{"SWITCHBOARD_API_KEY", key}})) == 0);
+  CHECK(json::serialize(expect_event(*a, "offer").at("p")) == "[1]");
+
+  SECTION("a wrong key: 1, with the server's message") {
+    auto bad = cli({"publish", "--url", url, "--key", "not-the-key-0123456789", "all", "e"});
+    CHECK(exit_code(bad) == 1);
+    CHECK(lines(bad.output) == 1);
+    CHECK(bad.output.find("Authorization: Bearer") != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: publish --url over the key's rate: 1, with the server's message",
+          "[integration][cli][http_api]") {
+  const std::string key = "cli-url-test-key-0123456789";
+  ServerSettings settings;
+  settings.set("api.keys", "[\"" + key + "\"]");
+  settings.set("api.requests_per_second", "1");  // one token, one more per second
+  TestServer server(settings);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  // Unless each run took a second, one of these is over the rate.
+  RunResult refused;
+  for (int i = 0; i < 5 && refused.output.empty(); ++i) {
+    auto r = cli({"publish", "--url", url, "--key", key, "all", "e"});
+    if (exit_code(r) != 0) refused = r;
+  }
+  CHECK(exit_code(refused) == 1);
+  CHECK(refused.output.find("api.requests_per_second") != std::string::npos);
+}
+
+TEST_CASE("cli: publish --url to a server without the API: 1, the API is off",
+          "[integration][cli][http_api]") {
+  TestServer server;
+  auto r = cli({"publish", "--url", "http://127.0.0.1:" + std::to_string(server.port()), "--key",
+                "some-key-0123456789abc", "all", "e"});
+  CHECK(exit_code(r) == 1);
+  CHECK(r.output.find("api.keys") != std::string::npos);
 }

@@ -39,9 +39,9 @@ TEST_CASE("cli: the effective settings list every key, secrets masked", "[cli]")
       "memory: { bus: b1 }\n",
       "sb.yaml");
   config.set("plugins.dir", std::string("\"") + SWITCHBOARD_PLUGIN_DIR + "\"");
-  std::string dir;
+  std::vector<std::string> dirs;
   std::vector<config::EffectiveValue> effective;
-  plugin::load_settings(config, dir, &effective);
+  plugin::load_settings(config, dirs, &effective);
   unsetenv("SWITCHBOARD_LIMITS_USER_ID_BYTES");
   std::string text = format_effective(effective);
   INFO(text);
@@ -67,6 +67,6 @@ TEST_CASE("cli: the effective settings list every key, secrets masked", "[cli]")
   // One line per key of every section used.
   size_t keys = 0;
   for (const auto& s : config::core_schema()) keys += s.keys.size();
-  keys += plugin::load_plugin(SWITCHBOARD_PLUGIN_DIR, "memory")->descriptor->config_key_count;
+  keys += plugin::load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory")->descriptor->config_key_count;
   CHECK(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) == keys);
 }

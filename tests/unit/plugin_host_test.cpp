@@ -222,12 +222,12 @@ TEST_CASE("a debug build aborts on a rule 4 violation", "[unit][plugin_host][rul
 
 TEST_CASE("PluginHost with the transport only: publishes, and refuses every store call",
           "[unit][plugin_host]") {
-  std::string dir;
+  std::vector<std::string> dirs;
   auto settings = plugin::load_settings(
-      Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n", "test.yaml"), dir);
+      Config::from_string("plugins: {dir: \"" SWITCHBOARD_PLUGIN_DIR "\"}\n", "test.yaml"), dirs);
   observe::Metrics metrics;
   std::promise<std::string> echo;
-  plugin::PluginHost host(settings, dir, metrics,
+  plugin::PluginHost host(settings, dirs, metrics,
                           [&](std::string_view b) { echo.set_value(std::string(b)); },
                           plugin::PluginHost::Parts::kTransportOnly);
   host.start();

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "protocol/json_text.hpp"
+#include "publish/bus_message.hpp"
 #include "routing/finite_numbers.hpp"
 
 namespace switchboard::api {
@@ -67,10 +68,10 @@ Answer error_answer(unsigned status, std::string_view code, std::string_view mes
 
 HttpApi::HttpApi(const config::Settings& settings, Publisher& publisher,
                  const observe::ComponentState& transport)
-    : settings_(settings), publisher_(publisher), transport_(transport) {
-  const auto& l = settings.limits;
-  limits_ = {l.max_bus_message_bytes, l.json_max_depth, l.channel_name_bytes, l.user_id_bytes,
-             l.max_bus_targets};
+    : settings_(settings),
+      publisher_(publisher),
+      transport_(transport),
+      limits_(publish::bus_decode_limits(settings.limits)) {
   for (const auto& key : settings.api.keys) {
     key_digests_.push_back(sha256(key));
     buckets_.emplace_back(static_cast<double>(settings.api.requests_per_second));

@@ -41,14 +41,14 @@ const char* state_name(int s) {
 
 }  // namespace
 
-Outcome publish_on_bus(const config::Settings& settings, const std::string& plugins_dir,
+Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
                        const std::string& message, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string& name = settings.transport.use;
   Progress progress;
   observe::Metrics metrics;
   plugin::PluginHost host(
-      settings, plugins_dir, metrics,
+      settings, plugin_dirs, metrics,
       [&progress, &message](std::string_view bytes) {
         if (bytes != message) return;  // other traffic on the bus
         sync::Lock lock(progress.mu);

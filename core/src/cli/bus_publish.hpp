@@ -18,14 +18,14 @@
 
 namespace switchboard::cli {
 
-// Loads the transport of settings from plugins_dir, refuses one that is not
+// Loads the transport of settings from plugin_dirs, refuses one that is not
 // shared between processes (memory: the message would reach nobody), starts it,
 // waits until it reports CONNECTED, publishes `message`, waits until the same
 // bytes come back from the bus, stops it. Everything within `timeout`.
 // kExitOk; kExitFailed (not shared, the plugin failed to load or start, not
 // connected in time, publish refused); kExitUnknown (published, not seen back in
 // time: it may or may not be delivered).
-Outcome publish_on_bus(const config::Settings& settings, const std::string& plugins_dir,
+Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
                        const std::string& message, std::chrono::milliseconds timeout);
 
 }  // namespace switchboard::cli

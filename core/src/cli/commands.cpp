@@ -199,12 +199,12 @@ int config_reference(const ParsedOptions& o) {
   no_positionals(o);
   Config config = load_config(o);
   auto choice = config::plugin_choice(config);
-  std::string dir = choice.dir.empty() ? plugin::default_plugins_dir() : choice.dir;
+  std::vector<std::string> dirs = plugin::plugin_dirs(choice.dir);
   std::vector<config::SectionSpec> sections = config::core_schema();
   std::vector<std::string> names = {choice.transport, choice.store};
   if (o.has("plugin"))
     for (const auto& n : o.values.at("plugin")) names.push_back(n);
-  plugin::add_plugin_sections(sections, dir, names);
+  plugin::add_plugin_sections(sections, dirs, names);
   std::fputs(config::reference_markdown(sections).c_str(), stdout);
   return kExitOk;
 }
@@ -212,15 +212,17 @@ int config_reference(const ParsedOptions& o) {
 int check_config(const ParsedOptions& o) {
   no_positionals(o);
   Config config = load_config(o);
-  std::string dir;
+  std::vector<std::string> dirs;
   std::vector<config::EffectiveValue> effective;
-  config::Settings settings = plugin::load_settings(config, dir, &effective);
+  config::Settings settings = plugin::load_settings(config, dirs, &effective);
   // Everything `serve` checks before it listens: the server built, not started
   // (each plugin created from its settings, the session.secret rule).
   { Server probe(config); }
-  std::printf("# %s: valid (transport %s, session store %s, plugins from %s)\n",
+  std::string searched;
+  for (const auto& d : dirs) searched += (searched.empty() ? "" : ", ") + d;
+  std::printf("# %s: valid (transport %s, session store %s, plugins searched in %s)\n",
               config.source().c_str(), settings.transport.use.c_str(),
-              settings.session.store.c_str(), dir.c_str());
+              settings.session.store.c_str(), searched.c_str());
   std::fputs(format_effective(effective).c_str(), stdout);
   return kExitOk;
 }
@@ -243,8 +245,8 @@ int publish(const ParsedOptions& o) {
   // With --url the server checks the message against its own limits; here the
   // defaults, which a server's are unless its operator changed them.
   config::Settings settings;
-  std::string dir;
-  if (!url) settings = plugin::load_settings(load_config(o), dir);
+  std::vector<std::string> dirs;
+  if (!url) settings = plugin::load_settings(load_config(o), dirs);
   bool verbose = o.has("verbose");
   observe::set_log_level(verbose ? observe::parse_log_level(settings.log_level) : observe::Level::kError);
 
@@ -268,7 +270,7 @@ int publish(const ParsedOptions& o) {
     // Client libraries (hiredis) write without MSG_NOSIGNAL: a vanished broker
     // must be an error, not a dead process.
     std::signal(SIGPIPE, SIG_IGN);
-    out = publish_on_bus(settings, dir, message, timeout);
+    out = publish_on_bus(settings, dirs, message, timeout);
   }
   if (!out.ok()) return fail("publish", out.error, out.code);
   if (verbose) std::fprintf(stderr, "switchboard publish: published\n");
