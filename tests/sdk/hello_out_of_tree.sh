@@ -37,13 +37,7 @@ done
 
 run_hello "$work/log.txt"
 trap 'kill -9 $pid 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's|^switchboard listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$work/out.txt")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/log.txt" >&2; echo "hello did not start" >&2; exit 1; }
+listening_port "$work/out.txt" "$work/log.txt" hello
 health=$(curl -s "http://127.0.0.1:$port/healthz")
 echo "healthz: $health"
 echo "$health" | grep -q '"transport":{"plugin":"memory","state":"connected"' || exit 1

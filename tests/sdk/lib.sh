@@ -17,6 +17,21 @@ build_plugin() {
   cmake --build "$plugin_build"
 }
 
+# listening_port <stdout file> <log file> <what>: waits (10 s) for the
+#   "switchboard listening on" line a server prints and sets `port`; fails with the
+#   log otherwise.
+listening_port() {
+  port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's|^switchboard listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$1")
+    [ -n "$port" ] && return 0
+    sleep 0.1
+  done
+  cat "$2" >&2
+  echo "$3 did not start" >&2
+  return 1
+}
+
 # free_port [first]: a loopback TCP port nothing answers on (from first, default 18830).
 free_port() {
   local p

@@ -28,16 +28,6 @@ std::string seconds(std::chrono::milliseconds d) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
-const char* state_name(int s) {
-  switch (s) {
-    case SWITCHBOARD_STATE_STARTING: return "starting";
-    case SWITCHBOARD_STATE_CONNECTED: return "connected";
-    case SWITCHBOARD_STATE_RECONNECTING: return "reconnecting";
-    case SWITCHBOARD_STATE_FAILED: return "failed";
-    case SWITCHBOARD_STATE_STOPPED: return "stopped";
-  }
-  return "unknown";
-}
 
 }  // namespace
 
@@ -75,11 +65,12 @@ Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::
     if (s == SWITCHBOARD_STATE_FAILED || s == SWITCHBOARD_STATE_STOPPED || Clock::now() >= deadline) {
       std::string detail = state.get_detail();
       host.stop();
+      const std::string now = state_name(static_cast<switchboard_state>(s));
       return {kExitFailed,
               "transport '" + name + "' " +
-                  (Clock::now() >= deadline ? "not connected within " + seconds(timeout) + " (" +
-                                                  state_name(s) + ")"
-                                            : std::string(state_name(s))) +
+                  (Clock::now() >= deadline
+                       ? "not connected within " + seconds(timeout) + " (" + now + ")"
+                       : now) +
                   (detail.empty() ? std::string() : ": " + detail)};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
