@@ -477,8 +477,8 @@ namespace {
 constexpr const char* kApiKey = "integration-api-key-0123456789";
 
 std::string api_request(std::string_view body, std::string_view key = kApiKey,
-                        std::string_view extra = "") {
-  return "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                        std::string_view extra = "", std::string_view path = "/api/publish") {
+  return "POST " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
          std::string(key) + "\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n" + std::string(extra) + "\r\n" + std::string(body);
 }
@@ -606,4 +606,36 @@ TEST_CASE("without api.keys every /api/ path is 404 and the rest of the server i
   CHECK(r.status == 404);
   CHECK(r.body.find("api.keys") != std::string::npos);
   CHECK(srv.get("/healthz").status == 200);
+}
+
+TEST_CASE("/api/disconnect closes every connection of a user, or one socket, on the server",
+          "[integration][http_api]") {
+  TestServer srv(api_settings());
+  auto fred1 = srv.connect();
+  call(*fred1, "t.signIn", {"fred"});
+  auto fred2 = srv.connect_same_session(*fred1);
+  auto other = srv.connect();
+  auto tab = srv.connect();
+  auto post = [&](std::string_view body) {
+    Conn c;
+    REQUIRE(c.connect(srv.port()));
+    REQUIRE(c.send(api_request(body, kApiKey, "", "/api/disconnect")));
+    auto r = c.read_response();
+    INFO(r.head << r.body);
+    CHECK(r.status == 200);
+  };
+
+  post(R"({"users":["fred"]})");
+  for (auto* c : {fred1.get(), fred2.get()}) {
+    auto closed = c->wait_closed();
+    CHECK(closed.closed);
+    CHECK(closed.code == std::optional<uint16_t>(4000));  // the JS client reconnects
+    CHECK(closed.reason == "disconnected by the server");
+  }
+  post(json::serialize(json::object{{"socketIds", json::array{json::value(tab->socket_id())}},
+                                    {"reconnect", false}}));
+  auto closed = tab->wait_closed();
+  CHECK(closed.code == std::optional<uint16_t>(1008));  // the JS client stops
+  // Nobody else was touched.
+  CHECK(ok(other->rpc("t.echo", {1})) == json::value(json::array{1}));
 }

@@ -314,3 +314,34 @@ TEST_CASE("a lone surrogate on the bus reads as U+FFFD", "[envelope]") {
   REQUIRE(e.targets.size() == 1);
   CHECK(e.targets[0] == "a\xEF\xBF\xBD");
 }
+
+TEST_CASE("_disconnect orders decode with their targets and reconnect flag", "[envelope]") {
+  Envelope e;
+  std::string err;
+  REQUIRE(decode(R"({"t":"_disconnect","users":["fred","fred","wilma"]})", e, err) == Decoded::kOk);
+  CHECK(e.target == Target::kDisconnect);
+  CHECK(e.by_user);
+  CHECK(e.reconnect);
+  CHECK(e.targets == std::vector<std::string>{"fred", "wilma"});
+  REQUIRE(decode(R"({"t":"_disconnect","socketIds":"abc","reconnect":false})", e, err) ==
+          Decoded::kOk);
+  CHECK_FALSE(e.by_user);
+  CHECK_FALSE(e.reconnect);
+  CHECK(e.targets == std::vector<std::string>{"abc"});
+  // encode_disconnect writes what decodes back to the same order.
+  REQUIRE(decode(encode_disconnect(true, {"x", "y"}, false), e, err) == Decoded::kOk);
+  CHECK(e.by_user);
+  CHECK_FALSE(e.reconnect);
+  CHECK(e.targets == std::vector<std::string>{"x", "y"});
+
+  for (const char* bad : {R"({"t":"_disconnect"})", R"({"t":"_disconnect","users":[],"socketIds":["a"]})",
+                          R"({"t":"_disconnect","users":[]})", R"({"t":"_disconnect","users":[1]})",
+                          R"({"t":"_disconnect","socketIds":["a"],"reconnect":"no"})"}) {
+    INFO(bad);
+    CHECK(decode(bad, e, err) == Decoded::kMalformed);
+  }
+  DecodeLimits small;
+  small.max_targets = 2;
+  CHECK(decode(R"({"t":"_disconnect","users":["a","b","c"]})", e, err, small) ==
+        Decoded::kMalformed);
+}

@@ -16,8 +16,10 @@ struct FakeConn : routing::Connection {
   }
   void send_frame(const routing::Frame& f) override { got.push_back(*f); }
   void close_going_away() override { closed = true; }
+  void close_requested(bool reconnect) override { requested.push_back(reconnect); }
   std::vector<std::string> got;
   bool closed = false;
+  std::vector<bool> requested;  // close_requested calls, their `reconnect`
 };
 
 }  // namespace switchboard::test

@@ -210,3 +210,27 @@ TEST_CASE("a transport that is not connected is 503 before anything is published
   CHECK(error_code(a) == "transport_unavailable");
   CHECK(t.wait_bus(1).empty());
 }
+
+TEST_CASE("/api/disconnect puts one _disconnect order on the bus, checked as the bus would",
+          "[http_api]") {
+  ApiUnderTest t(std::string("{keys: [\"") + kKey + "\"]}");
+  CHECK_FALSE(t.admit(bearer(kKey), "/api/disconnect"));
+  auto by_user = t.api->answer("/api/disconnect", R"({"users":"fred"})");
+  CHECK(by_user.status == 200);
+  CHECK(by_user.body == R"({"published":1})");
+  auto by_socket = t.api->answer("/api/disconnect", R"({"socketIds":["a","b"],"reconnect":false})");
+  CHECK(by_socket.status == 200);
+  auto bus = t.wait_bus(2);
+  REQUIRE(bus.size() == 2);
+  CHECK(bus[0] == routing::encode_disconnect(true, {"fred"}, true));
+  CHECK(bus[1] == routing::encode_disconnect(false, {"a", "b"}, false));
+
+  for (const char* bad : {"[]", "{}", R"({"users":"a","socketIds":"b"})", R"({"users":[]})",
+                          R"({"users":"a","reconnect":1})", "nope"}) {
+    INFO(bad);
+    auto a = t.api->answer("/api/disconnect", bad);
+    CHECK(a.status == 400);
+    CHECK(error_code(a) == "bad_request");
+  }
+  CHECK(t.wait_bus(3).size() == 2);
+}

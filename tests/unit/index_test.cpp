@@ -76,3 +76,33 @@ TEST_CASE("per-channel and per-user state is freed with its last connection", "[
   CHECK(shard.connection_count() == 0);
   CHECK(shard.dispatch(make(Delivery::Kind::kSocket, {"s1"}, {frame("s")})) == 0);
 }
+
+TEST_CASE("a disconnect order closes the named sockets or every connection of the users",
+          "[index]") {
+  IndexShard shard;
+  FakeConn a1("s1", "A"), a2("s2", "A"), b1("s3", "B"), n1("s4", "N");
+  shard.add(&a1, "alice", {});
+  shard.add(&a2, "alice", {});
+  shard.add(&b1, "bob", {});
+  shard.add(&n1, std::nullopt, {});
+
+  Delivery by_user = make(Delivery::Kind::kDisconnect, {"alice", "nobody"}, {});
+  by_user.by_user = true;
+  CHECK(shard.dispatch(by_user) == 0);  // no frame queued
+  CHECK(a1.requested == std::vector<bool>{true});
+  CHECK(a2.requested == std::vector<bool>{true});
+  CHECK(b1.requested.empty());
+  CHECK(n1.requested.empty());
+
+  Delivery by_socket = make(Delivery::Kind::kDisconnect, {"s3", "s4", "gone"}, {});
+  by_socket.reconnect = false;
+  shard.dispatch(by_socket);
+  CHECK(b1.requested == std::vector<bool>{false});
+  CHECK(n1.requested == std::vector<bool>{false});
+  CHECK(a1.requested.size() == 1);
+  // A user id that equals a socketId is not taken for one (and the reverse).
+  Delivery user_named_like_socket = make(Delivery::Kind::kDisconnect, {"s1"}, {});
+  user_named_like_socket.by_user = true;
+  shard.dispatch(user_named_like_socket);
+  CHECK(a1.requested.size() == 1);
+}

@@ -128,7 +128,8 @@ const std::vector<SectionSpec>& core_schema() {
             "switchboard_backpressure_total{queue=\"loop\"}. Session changes are never dropped."},
        }},
       {"api",
-       "The HTTP API for backends (docs/http-api.md): `POST /api/publish`.",
+       "The HTTP API for backends (docs/http-api.md): `POST /api/publish` and "
+       "`POST /api/disconnect`.",
        {
            {"keys", T::SWITCHBOARD_CONFIG_STRING_LIST, "[]", false,
             "Keys a backend sends as `Authorization: Bearer <key>`; each at least 16 "

@@ -19,6 +19,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kPublishPath = "/api/publish";
+constexpr std::string_view kDisconnectPath = "/api/disconnect";
 
 HttpApi::Digest sha256(std::string_view text) {
   HttpApi::Digest d{};
@@ -44,6 +45,12 @@ bool is_json_media_type(std::string_view content_type) {
   return iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
 }
 
+Answer published_answer(size_t n) {
+  Answer a;
+  a.body = json::serialize(json::object{{"published", n}});
+  return a;
+}
+
 Answer bad_request(const std::string& message) {
   return error_answer(400, "bad_request", message);
 }
@@ -66,7 +73,7 @@ Answer error_answer(unsigned status, std::string_view code, std::string_view mes
   return a;
 }
 
-HttpApi::HttpApi(const config::Settings& settings, Publisher& publisher,
+HttpApi::HttpApi(const config::Settings& settings, publish::BusPublisher& publisher,
                  const observe::ComponentState& transport)
     : settings_(settings),
       publisher_(publisher),
@@ -102,11 +109,12 @@ std::optional<Answer> HttpApi::admit(std::string_view path, std::string_view met
   if (key_digests_.empty())
     return error_answer(404, "not_found",
                         "the HTTP API is off: no key is configured (api.keys)");
-  if (path != kPublishPath)
-    return error_answer(404, "not_found", "no API endpoint at " + std::string(path.substr(0, 200)) +
-                                              " (the API has POST /api/publish)");
+  if (path != kPublishPath && path != kDisconnectPath)
+    return error_answer(404, "not_found",
+                        "no API endpoint at " + std::string(path.substr(0, 200)) +
+                            " (the API has POST /api/publish and POST /api/disconnect)");
   if (method != "POST") {
-    Answer a = error_answer(405, "method_not_allowed", std::string(kPublishPath) + " takes POST");
+    Answer a = error_answer(405, "method_not_allowed", std::string(path) + " takes POST");
     a.allow_post = true;
     return a;
   }
@@ -139,6 +147,25 @@ Answer HttpApi::too_large() const {
   return error_answer(413, "payload_too_large",
                       "the body is limited to api.max_body_bytes (" +
                           std::to_string(max_body_bytes()) + " bytes)");
+}
+
+Answer HttpApi::answer(std::string_view path, std::string_view body) {
+  return path == kDisconnectPath ? disconnect(body) : publish(body);
+}
+
+Answer HttpApi::disconnect(std::string_view body) {
+  std::error_code ec;
+  json::value v = protocol::parse_untrusted(body, settings_.limits.json_max_depth, ec);
+  if (ec) return bad_request("the body is not valid JSON: " + ec.message());
+  if (!v.is_object())
+    return bad_request("the body must be an object: {\"socketIds\" or \"users\": …}");
+  // Checked exactly as every server will read it from the bus.
+  v.get_object()["t"] = "_disconnect";
+  Result<routing::Envelope> e = routing::decode_envelope(json::serialize(v), limits_);
+  if (!e) return bad_request(e.status().message());
+  if (transport_.state != SWITCHBOARD_STATE_CONNECTED) return transport_down();
+  if (!publisher_.disconnect(e->by_user, e->targets, e->reconnect)) return transport_refused(0);
+  return published_answer(1);
 }
 
 Answer HttpApi::publish(std::string_view body) {
@@ -178,9 +205,7 @@ Answer HttpApi::publish(std::string_view body) {
     messages.push_back(std::move(m));
   }
 
-  if (transport_.state != SWITCHBOARD_STATE_CONNECTED)
-    return error_answer(503, "transport_unavailable",
-                        "the transport (" + settings_.transport.use + ") is not connected");
+  if (transport_.state != SWITCHBOARD_STATE_CONNECTED) return transport_down();
   size_t published = 0;
   for (auto& m : messages) {
     bool ok = false;
@@ -201,16 +226,22 @@ Answer HttpApi::publish(std::string_view body) {
       const std::string where = many ? "message [" + std::to_string(published) + "]: " : "";
       return error_answer(400, "bad_request", where + ex.what(), published);
     }
-    if (!ok)
-      return error_answer(503, "transport_unavailable",
-                          "the transport (" + settings_.transport.use +
-                              ") refused the message (down or backlogged)",
-                          published);
+    if (!ok) return transport_refused(published);
     ++published;
   }
-  Answer a;
-  a.body = json::serialize(json::object{{"published", published}});
-  return a;
+  return published_answer(published);
+}
+
+Answer HttpApi::transport_down() const {
+  return error_answer(503, "transport_unavailable",
+                      "the transport (" + settings_.transport.use + ") is not connected");
+}
+
+Answer HttpApi::transport_refused(size_t published) const {
+  return error_answer(503, "transport_unavailable",
+                      "the transport (" + settings_.transport.use +
+                          ") refused the message (down or backlogged)",
+                      published);
 }
 
 }  // namespace switchboard::api

@@ -1,9 +1,10 @@
 // The HTTP API for backends (docs/http-api.md): `POST /api/publish` takes the bus
 // message format (one object or an array) and publishes each message through the
-// app's Publisher, the path app.publish() takes. Authenticated by the keys in
+// app's Publisher, the path app.publish() takes; `POST /api/disconnect` closes
+// connections (by socketId or user) on every server. Authenticated by the keys in
 // api.keys (Bearer), rate-limited per key; off (404) while no key is configured.
 // HttpSession calls admit() with a request's head before reading its body, then
-// publish() with the body. Thread-safe: the event loops call it concurrently.
+// answer() with the body. Thread-safe: the event loops call it concurrently.
 #pragma once
 
 #include <array>
@@ -17,7 +18,7 @@
 #include "observe/component_state.hpp"
 #include "routing/envelope.hpp"
 #include "rpc/rate_limiter.hpp"
-#include "switchboard/publisher.hpp"
+#include "publish/bus_publisher.hpp"
 #include "sync/mutex.hpp"
 
 namespace switchboard::api {
@@ -36,7 +37,7 @@ class HttpApi {
  public:
   using Digest = std::array<unsigned char, 32>;  // SHA-256
 
-  HttpApi(const config::Settings& settings, Publisher& publisher,
+  HttpApi(const config::Settings& settings, publish::BusPublisher& publisher,
           const observe::ComponentState& transport);
 
   // Paths the API answers for (everything below /api/, and /api itself).
@@ -44,13 +45,18 @@ class HttpApi {
   // The head of a request to one of those paths, checked before its body is read:
   // the API is on, the endpoint exists, the method, the key (and its rate), the
   // media type and the declared length. nullopt: read the body (at most
-  // max_body_bytes()) and call publish() with it.
+  // max_body_bytes()) and call answer() with it.
   std::optional<Answer> admit(std::string_view path, std::string_view method,
                               std::string_view authorization, std::string_view content_type,
                               std::optional<uint64_t> content_length);
-  // Validates every message first, then publishes them in order (all or none,
-  // unless the transport fails in between: the answer then says how many went).
+  // The answer to an admitted request's body: publish() or disconnect() by path.
+  Answer answer(std::string_view path, std::string_view body);
+  // POST /api/publish. Validates every message first, then publishes them in order
+  // (all or none, unless the transport fails in between: the answer then says
+  // how many went).
   Answer publish(std::string_view body);
+  // POST /api/disconnect: {"socketIds"|"users": name or [names], "reconnect": bool}.
+  Answer disconnect(std::string_view body);
   // The 413 answer for a body that turned out longer than the limit while read.
   Answer too_large() const;
   uint64_t max_body_bytes() const { return settings_.api.max_body_bytes; }
@@ -62,8 +68,11 @@ class HttpApi {
   // all keys each time, so neither timing nor order tells how close a guess was.
   std::optional<size_t> key_index(std::string_view authorization) const;
 
+  Answer transport_down() const;                    // 503: not connected
+  Answer transport_refused(size_t published) const;  // 503: refused a message
+
   const config::Settings& settings_;
-  Publisher& publisher_;
+  publish::BusPublisher& publisher_;
   const observe::ComponentState& transport_;
   routing::DecodeLimits limits_;
   std::vector<Digest> key_digests_;

@@ -226,7 +226,7 @@ void HttpSession::handle(Request req) {
   const std::string_view path = path_of(req.target());
   if (api_request_) {
     // Admitted on its head (HttpSession::on_header): key, rate, type, length.
-    auto res = api_response(ctx_.api.publish(req.body()), req.version());
+    auto res = api_response(ctx_.api.answer(path, req.body()), req.version());
     res.keep_alive(req.keep_alive());
     return respond(std::move(res), req.keep_alive());
   }

@@ -422,19 +422,29 @@ void WsConnection::on_write(error_code ec) {
   if (close_after_write_ && out_.empty()) {
     auto code = close_after_write_;
     close_after_write_ = 0;
-    begin_close(code, "server going away");
+    begin_close(code, close_after_write_reason_);
     return;
   }
   if (!out_.empty()) want_flush();
 }
 
 void WsConnection::close_going_away() {
+  close_when_written(ws::close_code::kGoingAway, "server going away");
+}
+
+void WsConnection::close_requested(bool reconnect) {
+  close_when_written(reconnect ? ws::close_code::kDisconnected : ws::close_code::kPolicyError,
+                     "disconnected by the server");
+}
+
+void WsConnection::close_when_written(uint16_t code, const char* reason) {
   if (phase_ != Phase::kOpen) return;
   if (write_ != Write::kNone || !out_.empty()) {
-    close_after_write_ = ws::close_code::kGoingAway;
+    close_after_write_ = code;
+    close_after_write_reason_ = reason;
     return;
   }
-  begin_close(ws::close_code::kGoingAway, "server going away");
+  begin_close(code, reason);
 }
 
 void WsConnection::begin_close(uint16_t code, const char* reason) {

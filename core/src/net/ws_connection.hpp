@@ -65,6 +65,7 @@ class WsConnection final : public routing::Connection,
                       const std::vector<std::string>& channels) override;
   void session_rekeyed(const std::string& sealed_id) override;
   void close_going_away() override;
+  void close_requested(bool reconnect) override;
   // The loop's sweep: deadlines, idle pings, session refresh.
   void sweep(Clock::time_point now) override;
 
@@ -85,6 +86,8 @@ class WsConnection final : public routing::Connection,
   void queue_control(uint8_t opcode, std::string_view payload);
   void on_write(boost::system::error_code ec);
   void begin_close(uint16_t code, const char* reason);
+  // begin_close once the frames already queued are written (reason: a literal).
+  void close_when_written(uint16_t code, const char* reason);
   void cut_off();       // slow reader: drop the socket
   void close_socket();  // ends the connection now
   void finish();        // leaves the index and the sweep; runs once
@@ -129,6 +132,7 @@ class WsConnection final : public routing::Connection,
   bool flush_requested_ = false;  // this connection is on its loop's flush list
   bool ping_sent_ = false;        // an idle ping is out, unanswered
   uint16_t close_after_write_ = 0;  // close code once the queue is written (0: none)
+  const char* close_after_write_reason_ = "";  // its reason (a string literal)
   uint8_t out_header_[10];
   uint8_t out_header_len_ = 0;
 };

@@ -38,6 +38,9 @@ constexpr uint16_t kBadPayload = 1007;
 constexpr uint16_t kPolicyError = 1008;
 constexpr uint16_t kTooBig = 1009;
 constexpr uint16_t kTryAgainLater = 1013;
+// Ours (4000-4999 are for applications): the connection was closed on request (the
+// HTTP API's /api/disconnect); the client may reconnect.
+constexpr uint16_t kDisconnected = 4000;
 }  // namespace close_code
 
 bool valid_utf8(std::string_view s);

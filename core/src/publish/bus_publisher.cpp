@@ -12,6 +12,11 @@ bool BusPublisher::send(routing::Target target, const std::vector<std::string>& 
   return host_.publish(build_bus_message(settings_.limits, target, targets, event, args));
 }
 
+bool BusPublisher::disconnect(bool by_user, const std::vector<std::string>& targets,
+                              bool reconnect) {
+  return host_.publish(routing::encode_disconnect(by_user, targets, reconnect));
+}
+
 bool BusPublisher::publish_all(std::string_view event, boost::json::array args) {
   return send(routing::Target::kAll, {}, event, args);
 }

@@ -22,6 +22,12 @@ class BusPublisher final : public Publisher {
   bool publish_socket_id(std::string_view id, std::string_view event,
                          boost::json::array args) override;
 
+  // Puts a _disconnect order on the bus (routing::encode_disconnect): every server
+  // closes the named connections, or every connection of the named users. The
+  // targets were checked against the bus limits by the caller (decode_envelope).
+  // Returns false like a publish the transport refuses.
+  bool disconnect(bool by_user, const std::vector<std::string>& targets, bool reconnect);
+
  private:
   bool send(routing::Target target, const std::vector<std::string>& targets,
             std::string_view event, const boost::json::array& args);

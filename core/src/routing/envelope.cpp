@@ -141,6 +141,26 @@ Status read_target(const json::object& o, std::string_view type, const DecodeLim
   return invalid("unknown target type \"" + std::string(type) + "\"");
 }
 
+// Reads a _disconnect order: exactly one of "users" and "socketIds" (a name or a
+// non-empty list), and "reconnect" (a boolean, default true).
+Status read_disconnect(const json::object& o, const DecodeLimits& limits, Envelope& out) {
+  out.target = Target::kDisconnect;
+  const bool users = o.contains("users");
+  if (users == o.contains("socketIds"))
+    return invalid("_disconnect needs exactly one of \"users\" and \"socketIds\"");
+  out.by_user = users;
+  if (Status bad = read_names(o, users ? "users" : "socketIds",
+                              users ? limits.user_id_bytes : limits.channel_name_bytes,
+                              limits.max_targets, true, out.targets);
+      !bad)
+    return bad;
+  if (const json::value* r = o.if_contains("reconnect")) {
+    if (!r->is_bool()) return invalid("_disconnect \"reconnect\" must be true or false");
+    out.reconnect = r->get_bool();
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 bool valid_channel_name(std::string_view name, size_t max_bytes) {
@@ -159,6 +179,10 @@ Result<Envelope> decode_envelope(std::string_view bytes, const DecodeLimits& lim
     out.target = Target::kSession;
     if (Status bad = read_session_binding(o, limits.channel_name_bytes, out); !bad) return bad;
     if (Status bad = read_rotation(o, out); !bad) return bad;
+    return out;
+  }
+  if (type == "_disconnect") {
+    if (Status bad = read_disconnect(o, limits, out); !bad) return bad;
     return out;
   }
   // An internal type of a later version: dropped silently (forward compatibility).
@@ -196,10 +220,22 @@ std::string encode_publish(Target target, const std::vector<std::string>& target
       o["socketId"] = targets.empty() ? std::string() : targets.front();
       break;
     case Target::kSession:
+    case Target::kDisconnect:
     case Target::kIgnored: break;  // not published through here
   }
   o["e"] = event;
   o["p"] = params;
+  return json::serialize(o);
+}
+
+std::string encode_disconnect(bool by_user, const std::vector<std::string>& targets,
+                              bool reconnect) {
+  json::array a;
+  for (const auto& t : targets) a.emplace_back(t);
+  json::object o;
+  o["t"] = "_disconnect";
+  o[by_user ? "users" : "socketIds"] = std::move(a);
+  o["reconnect"] = reconnect;
   return json::serialize(o);
 }
 

@@ -28,7 +28,9 @@ namespace switchboard::routing {
 
 // kIgnored: a well-formed envelope of an internal type this version does not
 // know ("_something"), to be dropped silently (forward compatibility).
-enum class Target { kAll, kChannel, kUser, kSocket, kSession, kIgnored };
+// kDisconnect: close the named connections (socketIds) or every connection of
+// the named users, on every server ({"t":"_disconnect",…}, docs/http-api.md).
+enum class Target { kAll, kChannel, kUser, kSocket, kSession, kDisconnect, kIgnored };
 
 struct Envelope {
   Target target = Target::kAll;
@@ -44,6 +46,10 @@ struct Envelope {
   // and its new id, sealed.
   std::string new_session_key;
   std::string sealed_id;
+  // kDisconnect: targets are user ids ("users"), else socketIds ("socketIds"); may
+  // the clients reconnect ("reconnect", default true).
+  bool by_user = false;
+  bool reconnect = true;
 };
 
 struct DecodeLimits {
@@ -71,6 +77,9 @@ std::string encode_session_sync(std::string_view session_key, const std::optiona
 std::string encode_session_rotate(std::string_view old_key, std::string_view new_key,
                                   std::string_view sealed_id, const std::optional<std::string>& user,
                                   const std::vector<std::string>& channels, std::string_view nonce);
+
+// {"t":"_disconnect","users"|"socketIds":[…],"reconnect":bool}
+std::string encode_disconnect(bool by_user, const std::vector<std::string>& targets, bool reconnect);
 
 // A channel name: non-empty, at most max_bytes (UTF-8 validity is checked by the
 // JSON layer that carried it).

@@ -31,6 +31,12 @@ std::shared_ptr<Delivery> Fanout::build(Envelope&& e, ChannelFrames::Bound bound
       d->new_session_key = std::move(e.new_session_key);  // a rotation (session ids)
       d->sealed_id = std::move(e.sealed_id);
       return d;
+    case Target::kDisconnect:
+      d->kind = Delivery::Kind::kDisconnect;
+      d->targets = std::move(e.targets);
+      d->by_user = e.by_user;
+      d->reconnect = e.reconnect;
+      return d;
     case Target::kIgnored: return nullptr;  // deliver() drops these before
   }
   if (d->kind == Delivery::Kind::kChannel) {

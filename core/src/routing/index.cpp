@@ -88,6 +88,21 @@ uint64_t IndexShard::dispatch(const Delivery& d) {
       }
       break;
     }
+    case Delivery::Kind::kDisconnect: {
+      // Closing starts a handshake; the connection leaves the index when it
+      // ends, later: still, collect first, act after.
+      std::vector<Connection*> closing;
+      for (const auto& t : d.targets) {
+        if (d.by_user) {
+          auto it = users_.find(t);
+          if (it != users_.end()) closing.insert(closing.end(), it->second.begin(), it->second.end());
+        } else if (auto it = sockets_.find(t); it != sockets_.end()) {
+          closing.push_back(it->second);
+        }
+      }
+      for (auto* s : closing) s->close_requested(d.reconnect);
+      break;
+    }
     case Delivery::Kind::kSession: {
       auto it = sessions_.find(d.session_key);
       if (it == sessions_.end()) break;

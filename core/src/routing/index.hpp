@@ -29,6 +29,9 @@ class Connection {
   virtual void send_frame(const Frame& frame) = 0;
   // Graceful shutdown: close 1001 once the frames already queued are written.
   virtual void close_going_away() = 0;
+  // Closed on request (a _disconnect bus message): once the frames already queued
+  // are written, close 4000 (reconnect) or 1008 (the client stops).
+  virtual void close_requested(bool reconnect) = 0;
   // The session's binding changed (after the index applied it).
   virtual void session_synced(const std::optional<std::string>& /*user*/,
                               const std::vector<std::string>& /*channels*/) {}
@@ -54,8 +57,8 @@ class Connection {
 
 // A decoded bus message ready for fan-out: frames built once, shared by every loop.
 struct Delivery {
-  enum class Kind { kAll, kChannel, kUser, kSocket, kSession } kind;
-  std::vector<std::string> targets;  // channels / users / socketId
+  enum class Kind { kAll, kChannel, kUser, kSocket, kSession, kDisconnect } kind;
+  std::vector<std::string> targets;  // channels / users / socketId; kDisconnect: users or socketIds
   std::vector<Frame> frames;         // kChannel: one per target (prebuilt), unless
                                      // channel_frames is set; else the one frame
   // kChannel from the Fanout: each target's frame (it names the channel) built
@@ -68,6 +71,9 @@ struct Delivery {
   // kSession, a rotation only: connections of session_key move to new_session_key.
   std::string new_session_key;
   std::string sealed_id;
+  // kDisconnect: targets are user ids (else socketIds); may the clients reconnect.
+  bool by_user = false;
+  bool reconnect = true;
   // Released when the last loop has applied this delivery (see Fanout).
   std::shared_ptr<void> applied;
 };
