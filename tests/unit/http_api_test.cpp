@@ -226,7 +226,7 @@ TEST_CASE("/api/disconnect puts one _disconnect order on the bus, checked as the
   CHECK(bus[1] == routing::encode_disconnect(false, {"a", "b"}, false));
 
   for (const char* bad : {"[]", "{}", R"({"users":"a","socketIds":"b"})", R"({"users":[]})",
-                          R"({"users":"a","reconnect":1})", "nope"}) {
+                          R"({"users":"a","reconnect":1})", "nope", R"({"users":"a","x":1e999})"}) {
     INFO(bad);
     auto a = t.api->answer("/api/disconnect", bad);
     CHECK(a.status == 400);

@@ -110,9 +110,10 @@ std::optional<Answer> HttpApi::admit(std::string_view path, std::string_view met
     return error_answer(404, "not_found",
                         "the HTTP API is off: no key is configured (api.keys)");
   if (path != kPublishPath && path != kDisconnectPath)
+    // The path is not echoed: it may hold any bytes, and the answer is JSON.
     return error_answer(404, "not_found",
-                        "no API endpoint at " + std::string(path.substr(0, 200)) +
-                            " (the API has POST /api/publish and POST /api/disconnect)");
+                        "no API endpoint at this path (the API has POST /api/publish and "
+                        "POST /api/disconnect)");
   if (method != "POST") {
     Answer a = error_answer(405, "method_not_allowed", std::string(path) + " takes POST");
     a.allow_post = true;
@@ -159,6 +160,8 @@ Answer HttpApi::disconnect(std::string_view body) {
   if (ec) return bad_request("the body is not valid JSON: " + ec.message());
   if (!v.is_object())
     return bad_request("the body must be an object: {\"socketIds\" or \"users\": …}");
+  if (!routing::all_numbers_finite(v))
+    return bad_request(std::string("the body ") + routing::kNonFiniteNumber);
   // Checked exactly as every server will read it from the bus.
   v.get_object()["t"] = "_disconnect";
   Result<routing::Envelope> e = routing::decode_envelope(json::serialize(v), limits_);
