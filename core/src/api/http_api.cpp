@@ -1,19 +1,20 @@
 #include "api/http_api.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 
+#include "net/http_fields.hpp"
 #include "protocol/json_text.hpp"
 #include "publish/bus_message.hpp"
 #include "routing/finite_numbers.hpp"
 
 namespace switchboard::api {
+namespace beast = boost::beast;
 namespace json = boost::json;
 
 namespace {
@@ -27,22 +28,10 @@ HttpApi::Digest sha256(std::string_view text) {
   return d;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // application/json, with or without parameters (charset=utf-8).
 bool is_json_media_type(std::string_view content_type) {
-  return iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
+  return beast::iequals(net::trim_ows(content_type.substr(0, content_type.find(';'))),
+                        "application/json");
 }
 
 Answer published_answer(size_t n) {
@@ -90,11 +79,12 @@ bool HttpApi::owns(std::string_view path) {
 }
 
 std::optional<size_t> HttpApi::key_index(std::string_view authorization) const {
-  authorization = trim(authorization);
+  authorization = net::trim_ows(authorization);
   const size_t space = authorization.find(' ');
-  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "Bearer"))
+  if (space == std::string_view::npos ||
+      !beast::iequals(authorization.substr(0, space), "Bearer"))
     return std::nullopt;
-  const Digest presented = sha256(trim(authorization.substr(space + 1)));
+  const Digest presented = sha256(net::trim_ows(authorization.substr(space + 1)));
   std::optional<size_t> found;
   for (size_t i = 0; i < key_digests_.size(); ++i)
     if (CRYPTO_memcmp(presented.data(), key_digests_[i].data(), presented.size()) == 0)

@@ -25,10 +25,6 @@ constexpr size_t kLingerBytes = 64 * 1024;
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
 }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return beast::iequals(a, b);
-}
 }  // namespace
 
 HttpSession::HttpSession(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp::socket&& socket)
@@ -113,7 +109,7 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
                                     req[http::field::content_type], length))
       return respond(api_response(*early, req.version()), false);
     parser_->body_limit(ctx_.api.max_body_bytes());
-    if (iequals(req[http::field::expect], "100-continue")) return send_continue();
+    if (beast::iequals(req[http::field::expect], "100-continue")) return send_continue();
     return read_body();
   }
   if (auto n = parser_->content_length(); n && *n > kMaxRequestBody) return reject_body_limit();

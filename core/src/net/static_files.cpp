@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "net/http_fields.hpp"
 #include "net/ws_frame.hpp"
 
 namespace switchboard::net {
@@ -88,17 +89,11 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
   return v;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // If-None-Match lists `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`.
 bool etag_listed(std::string_view header, std::string_view etag) {
   for (;;) {
     auto comma = header.find(',');
-    auto tag = trim(header.substr(0, comma));
+    auto tag = trim_ows(header.substr(0, comma));
     if (tag == "*") return true;
     if (tag.starts_with("W/")) tag.remove_prefix(2);
     if (tag == etag) return true;
@@ -277,13 +272,13 @@ FileResponse static_response(const http::request_header<>& req, StaticFile file)
 
 ByteRange parse_range(std::string_view header, std::uint64_t size) {
   ByteRange whole;  // what a header we do not serve as a range means
-  header = trim(header);
+  header = trim_ows(header);
   if (!header.starts_with("bytes=")) return whole;
-  std::string_view spec = trim(header.substr(6));
+  std::string_view spec = trim_ows(header.substr(6));
   if (spec.find(',') != std::string_view::npos) return whole;  // several ranges: send it all
   auto dash = spec.find('-');
   if (dash == std::string_view::npos) return whole;
-  auto first = trim(spec.substr(0, dash)), last = trim(spec.substr(dash + 1));
+  auto first = trim_ows(spec.substr(0, dash)), last = trim_ows(spec.substr(dash + 1));
   ByteRange r{ByteRange::Kind::kPart, 0, 0};
   if (first.empty()) {  // suffix: the last N bytes
     auto n = parse_u64(last);
