@@ -43,8 +43,10 @@ std::vector<std::string> HttpResponse::headers_named(std::string_view name) cons
   return out;
 }
 
-HttpResponse http_get(uint16_t port, std::string_view target, const Headers& headers,
-                      std::string_view host, Millis timeout) {
+namespace {
+HttpResponse http_request(http::verb verb, uint16_t port, std::string_view target,
+                          std::string body, const Headers& headers, std::string_view host,
+                          Millis timeout) {
   HttpResponse out;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
@@ -55,11 +57,15 @@ HttpResponse http_get(uint16_t port, std::string_view target, const Headers& hea
     return out;
   }
 
-  http::request<http::empty_body> req{http::verb::get, std::string(target), 11};
+  http::request<http::string_body> req{verb, std::string(target), 11};
   req.set(http::field::host, std::string(host) + ":" + std::to_string(port));
   req.set(http::field::user_agent, "switchboard-test-client");
   req.set(http::field::connection, "close");
   for (const auto& [k, v] : headers) req.set(k, v);
+  if (verb != http::verb::get) {
+    req.body() = std::move(body);
+    req.prepare_payload();
+  }
 
   beast::flat_buffer buffer;
   auto parser = std::make_unique<http::response_parser<http::string_body>>();
@@ -96,6 +102,17 @@ HttpResponse http_get(uint16_t port, std::string_view target, const Headers& hea
   out.body = std::move(res.body());
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;
+}
+}  // namespace
+
+HttpResponse http_get(uint16_t port, std::string_view target, const Headers& headers,
+                      std::string_view host, Millis timeout) {
+  return http_request(http::verb::get, port, target, {}, headers, host, timeout);
+}
+
+HttpResponse http_post(uint16_t port, std::string_view target, std::string body,
+                       const Headers& headers, std::string_view host, Millis timeout) {
+  return http_request(http::verb::post, port, target, std::move(body), headers, host, timeout);
 }
 
 }  // namespace switchboard::test

@@ -1,5 +1,5 @@
-// tests/support/http_client.hpp — one bounded HTTP/1.1 GET, for /healthz,
-// /metrics and /switchboard.js. Never throws for HTTP-level failures: a request
+// tests/support/http_client.hpp — one bounded HTTP/1.1 GET (for /healthz,
+// /metrics and /switchboard.js) or POST (for the HTTP API). Never throws for HTTP-level failures: a request
 // that got no response has status 0 and `error` set.
 #pragma once
 
@@ -30,5 +30,10 @@ struct HttpResponse {
 
 HttpResponse http_get(uint16_t port, std::string_view target, const Headers& headers = {},
                       std::string_view host = "127.0.0.1", Millis timeout = kDefaultTimeout);
+
+// POST body (Content-Length set; pass Content-Type and the like in headers).
+HttpResponse http_post(uint16_t port, std::string_view target, std::string body,
+                       const Headers& headers = {}, std::string_view host = "127.0.0.1",
+                       Millis timeout = kDefaultTimeout);
 
 }  // namespace switchboard::test

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "api/http_api.hpp"
 #include "plugin/plugin_host.hpp"
 #include "publish/bus_publisher.hpp"
+#include "session/session_service.hpp"
 #include "switchboard/config.hpp"
 
 using namespace switchboard;
@@ -36,6 +38,7 @@ struct ApiUnderTest {
   std::vector<std::string> bus;  // messages back from the memory transport
   std::unique_ptr<plugin::PluginHost> host;
   std::unique_ptr<publish::BusPublisher> publisher;
+  std::unique_ptr<session::SessionService> sessions;
   std::unique_ptr<api::HttpApi> api;
 
   explicit ApiUnderTest(const std::string& api_yaml) {
@@ -52,7 +55,8 @@ struct ApiUnderTest {
                                                 });
     host->start();
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
-    api = std::make_unique<api::HttpApi>(settings, *publisher, host->transport_state());
+    sessions = std::make_unique<session::SessionService>(settings, *host);
+    api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
   }
   ~ApiUnderTest() { host->stop(); }
 
@@ -61,6 +65,14 @@ struct ApiUnderTest {
                                    std::string_view type = "application/json",
                                    std::optional<uint64_t> length = 10) {
     return api->admit(path, method, auth, type, length);
+  }
+  // The answer to an admitted body (which may come from another thread).
+  api::Answer answer(std::string_view path, std::string_view body) {
+    std::promise<api::Answer> p;
+    auto f = p.get_future();
+    api->answer(path, body, [&p](api::Answer a) { p.set_value(std::move(a)); });
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    return f.get();
   }
   // Waits for n messages from the bus (or 2 s), then returns what came.
   std::vector<std::string> wait_bus(size_t n) {
@@ -204,7 +216,7 @@ TEST_CASE("a transport that is not connected is 503 before anything is published
   ApiUnderTest t(std::string("{keys: [\"") + kKey + "\"]}");
   observe::ComponentState down;
   down.set(SWITCHBOARD_STATE_RECONNECTING, "broker gone");
-  api::HttpApi api(t.settings, *t.publisher, down);
+  api::HttpApi api(t.settings, *t.publisher, *t.sessions, down);
   auto a = api.publish(R"({"t":"all","e":"x"})");
   CHECK(a.status == 503);
   CHECK(error_code(a) == "transport_unavailable");
@@ -215,10 +227,10 @@ TEST_CASE("/api/disconnect puts one _disconnect order on the bus, checked as the
           "[http_api]") {
   ApiUnderTest t(std::string("{keys: [\"") + kKey + "\"]}");
   CHECK_FALSE(t.admit(bearer(kKey), "/api/disconnect"));
-  auto by_user = t.api->answer("/api/disconnect", R"({"users":"fred"})");
+  auto by_user = t.answer("/api/disconnect", R"({"users":"fred"})");
   CHECK(by_user.status == 200);
   CHECK(by_user.body == R"({"published":1})");
-  auto by_socket = t.api->answer("/api/disconnect", R"({"socketIds":["a","b"],"reconnect":false})");
+  auto by_socket = t.answer("/api/disconnect", R"({"socketIds":["a","b"],"reconnect":false})");
   CHECK(by_socket.status == 200);
   auto bus = t.wait_bus(2);
   REQUIRE(bus.size() == 2);
@@ -228,7 +240,7 @@ TEST_CASE("/api/disconnect puts one _disconnect order on the bus, checked as the
   for (const char* bad : {"[]", "{}", R"({"users":"a","socketIds":"b"})", R"({"users":[]})",
                           R"({"users":"a","reconnect":1})", "nope", R"({"users":"a","x":1e999})"}) {
     INFO(bad);
-    auto a = t.api->answer("/api/disconnect", bad);
+    auto a = t.answer("/api/disconnect", bad);
     CHECK(a.status == 400);
     CHECK(error_code(a) == "bad_request");
   }

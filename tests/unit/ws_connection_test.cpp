@@ -59,7 +59,7 @@ struct TestServer {
     host->start();
     sessions = std::make_unique<session::SessionService>(settings, *host);
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
-    http_api = std::make_unique<api::HttpApi>(settings, *publisher, host->transport_state());
+    http_api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
     ctx = std::unique_ptr<net::NetContext>(new net::NetContext{
         settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc,
         *publisher, *http_api,

@@ -91,6 +91,10 @@ const std::vector<SectionSpec>& core_schema() {
            {"channel_name_bytes", T::SWITCHBOARD_CONFIG_INT, "1024", false,
             "Longest channel name in bytes (`invalid_channel`)."},
            {"user_id_bytes", T::SWITCHBOARD_CONFIG_INT, "256", false, "Longest user id in bytes."},
+           {"sessions_per_user", T::SWITCHBOARD_CONFIG_INT, "100", false,
+            "Most signed-in sessions one user may have (1..10000): signing in on one more "
+            "signs the least recently used one out. Bounds the user's session index that "
+            "the HTTP API's session operations read."},
            {"rpc_per_second", T::SWITCHBOARD_CONFIG_INT, "100", false,
             "RPC calls per second per connection (token bucket, burst of one second)."},
            {"max_connections", T::SWITCHBOARD_CONFIG_INT, "10000", false,

@@ -50,6 +50,7 @@ struct Settings {
     uint32_t channels_per_session = 1024;
     uint32_t channel_name_bytes = 1024;
     uint32_t user_id_bytes = 256;
+    uint32_t sessions_per_user = 100;  // entries in a user's session index
     uint32_t rpc_per_second = 100;
     uint32_t max_connections = 10000;
     uint32_t max_connections_per_ip = 1000;

@@ -320,6 +320,9 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   st.limits.channels_per_session = as_u32(li, "channels_per_session", src, l, 1);
   st.limits.channel_name_bytes = as_u32(li, "channel_name_bytes", src, l, 1);
   st.limits.user_id_bytes = as_u32(li, "user_id_bytes", src, l, 1);
+  st.limits.sessions_per_user = as_u32(li, "sessions_per_user", src, l, 1);
+  if (st.limits.sessions_per_user > 10000)
+    fail(src, "limits.sessions_per_user", "out of range (1..10000)");
   st.limits.rpc_per_second = as_u32(li, "rpc_per_second", src, l, 1);
   st.limits.max_connections = as_u32(li, "max_connections", src, l, 1);
   st.limits.max_connections_per_ip = as_u32(li, "max_connections_per_ip", src, l, 1);

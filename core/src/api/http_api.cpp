@@ -21,6 +21,17 @@ namespace {
 
 constexpr std::string_view kPublishPath = "/api/publish";
 constexpr std::string_view kDisconnectPath = "/api/disconnect";
+constexpr std::string_view kSubscribePath = "/api/subscribe";
+constexpr std::string_view kUnsubscribePath = "/api/unsubscribe";
+constexpr std::string_view kSignOutPath = "/api/sign-out";
+
+// The session operation at path, if it is one.
+std::optional<session::UserOp> user_op(std::string_view path) {
+  if (path == kSubscribePath) return session::UserOp::kSubscribe;
+  if (path == kUnsubscribePath) return session::UserOp::kUnsubscribe;
+  if (path == kSignOutPath) return session::UserOp::kSignOut;
+  return std::nullopt;
+}
 
 HttpApi::Digest sha256(std::string_view text) {
   HttpApi::Digest d{};
@@ -44,6 +55,34 @@ Answer bad_request(const std::string& message) {
   return error_answer(400, "bad_request", message);
 }
 
+// Reads field `name` of o, a name or a non-empty list of at most max names, each
+// checked by valid(); the error message otherwise.
+std::optional<std::string> read_names(const json::object& o, std::string_view name, size_t max,
+                                      const std::function<bool(std::string_view)>& valid,
+                                      const std::string& rule, std::vector<std::string>& out) {
+  const json::value* v = o.if_contains(name);
+  const std::string field = "\"" + std::string(name) + "\"";
+  if (v == nullptr) return field + " is missing";
+  json::array one;
+  const json::array* list = v->if_array();
+  if (v->is_string()) {
+    one.push_back(*v);
+    list = &one;
+  }
+  if (list == nullptr) return field + " must be a string or an array of strings";
+  if (list->empty()) return field + " names nothing";
+  if (list->size() > max)
+    return field + " names " + std::to_string(list->size()) + ", over " + std::to_string(max);
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json::string* n = (*list)[i].if_string();
+    const std::string where = v->is_array() ? field + "[" + std::to_string(i) + "]" : field;
+    if (n == nullptr) return where + " is not a string";
+    if (!valid(*n)) return where + ": " + rule;
+    out.emplace_back(*n);
+  }
+  return std::nullopt;
+}
+
 // The publish call one validated message makes.
 struct Message {
   routing::Envelope envelope;
@@ -63,9 +102,10 @@ Answer error_answer(unsigned status, std::string_view code, std::string_view mes
 }
 
 HttpApi::HttpApi(const config::Settings& settings, publish::BusPublisher& publisher,
-                 const observe::ComponentState& transport)
+                 session::SessionService& sessions, const observe::ComponentState& transport)
     : settings_(settings),
       publisher_(publisher),
+      sessions_(sessions),
       transport_(transport),
       limits_(publish::bus_decode_limits(settings.limits)) {
   for (const auto& key : settings.api.keys) {
@@ -99,11 +139,11 @@ std::optional<Answer> HttpApi::admit(std::string_view path, std::string_view met
   if (key_digests_.empty())
     return error_answer(404, "not_found",
                         "the HTTP API is off: no key is configured (api.keys)");
-  if (path != kPublishPath && path != kDisconnectPath)
+  if (path != kPublishPath && path != kDisconnectPath && !user_op(path))
     // The path is not echoed: it may hold any bytes, and the answer is JSON.
     return error_answer(404, "not_found",
-                        "no API endpoint at this path (the API has POST /api/publish and "
-                        "POST /api/disconnect)");
+                        "no API endpoint at this path (the API has POST /api/publish, "
+                        "/api/disconnect, /api/subscribe, /api/unsubscribe and /api/sign-out)");
   if (method != "POST") {
     Answer a = error_answer(405, "method_not_allowed", std::string(path) + " takes POST");
     a.allow_post = true;
@@ -140,8 +180,56 @@ Answer HttpApi::too_large() const {
                           std::to_string(max_body_bytes()) + " bytes)");
 }
 
-Answer HttpApi::answer(std::string_view path, std::string_view body) {
-  return path == kDisconnectPath ? disconnect(body) : publish(body);
+void HttpApi::answer(std::string_view path, std::string_view body, std::function<void(Answer)> done) {
+  if (auto op = user_op(path)) return sessions(*op, body, std::move(done));
+  done(path == kDisconnectPath ? disconnect(body) : publish(body));
+}
+
+void HttpApi::sessions(session::UserOp op, std::string_view body, std::function<void(Answer)> done) {
+  std::error_code ec;
+  json::value v = protocol::parse_untrusted(body, settings_.limits.json_max_depth, ec);
+  if (ec) return done(bad_request("the body is not valid JSON: " + ec.message()));
+  const bool channels_too = op != session::UserOp::kSignOut;
+  if (!v.is_object())
+    return done(bad_request(channels_too ? "the body must be an object: {\"users\": …, \"channels\": …}"
+                                         : "the body must be an object: {\"users\": …}"));
+  const json::object& o = v.get_object();
+  for (const auto& field : o)
+    if (field.key() != "users" && !(channels_too && field.key() == "channels"))
+      return done(bad_request("unknown field \"" + std::string(field.key()) + "\" (the body takes " +
+                              (channels_too ? "\"users\" and \"channels\")" : "\"users\")")));
+  const auto& l = settings_.limits;
+  std::vector<std::string> users, channels;
+  if (auto bad = read_names(
+          o, "users", kMaxUsers, [&l](std::string_view u) { return !u.empty() && u.size() <= l.user_id_bytes; },
+          "user ids are 1.." + std::to_string(l.user_id_bytes) + " bytes (limits.user_id_bytes)", users))
+    return done(bad_request(*bad));
+  if (channels_too) {
+    if (auto bad = read_names(
+            o, "channels", l.channels_per_session,
+            [&l](std::string_view c) { return routing::valid_channel_name(c, l.channel_name_bytes); },
+            "channel names are 1.." + std::to_string(l.channel_name_bytes) +
+                " bytes of UTF-8 (limits.channel_name_bytes)",
+            channels))
+      return done(bad_request(*bad));
+  }
+  // A change is saved, then announced on the bus: without the bus, open
+  // connections would not follow it.
+  if (transport_.state != SWITCHBOARD_STATE_CONNECTED) return done(transport_down());
+  session::for_user_sessions(
+      sessions_, op, std::move(users), std::move(channels),
+      [op, done = std::move(done)](const session::UserOpReport& r) {
+        json::object o;
+        Answer a;
+        if (r.error) {
+          a.status = r.error->code == "store_unavailable" || r.error->code == "transport_unavailable" ? 503 : 500;
+          o["error"] = json::object{{"code", r.error->code}, {"message", r.error->message}};
+        }
+        o["sessions"] = r.sessions;
+        if (op == session::UserOp::kSubscribe) o["overLimit"] = r.over_limit;
+        a.body = json::serialize(o);
+        done(std::move(a));
+      });
 }
 
 Answer HttpApi::disconnect(std::string_view body) {

@@ -1,13 +1,16 @@
 // The HTTP API for backends (docs/http-api.md): `POST /api/publish` takes the bus
 // message format (one object or an array) and publishes each message through the
 // app's Publisher, the path app.publish() takes; `POST /api/disconnect` closes
-// connections (by socketId or user) on every server. Authenticated by the keys in
-// api.keys (Bearer), rate-limited per key; off (404) while no key is configured.
-// HttpSession calls admit() with a request's head before reading its body, then
-// answer() with the body. Thread-safe: the event loops call it concurrently.
+// connections (by socketId or user) on every server; `POST /api/subscribe`,
+// `/api/unsubscribe` and `/api/sign-out` change every session of some users
+// (session/user_ops.hpp). Authenticated by the keys in api.keys (Bearer),
+// rate-limited per key; off (404) while no key is configured. HttpSession calls
+// admit() with a request's head before reading its body, then answer() with the
+// body. Thread-safe: the event loops call it concurrently.
 #pragma once
 
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +22,7 @@
 #include "routing/envelope.hpp"
 #include "rpc/rate_limiter.hpp"
 #include "publish/bus_publisher.hpp"
+#include "session/user_ops.hpp"
 #include "sync/mutex.hpp"
 
 namespace switchboard::api {
@@ -37,8 +41,11 @@ class HttpApi {
  public:
   using Digest = std::array<unsigned char, 32>;  // SHA-256
 
+  // Most users one session operation may name.
+  static constexpr size_t kMaxUsers = 100;
+
   HttpApi(const config::Settings& settings, publish::BusPublisher& publisher,
-          const observe::ComponentState& transport);
+          session::SessionService& sessions, const observe::ComponentState& transport);
 
   // Paths the API answers for (everything below /api/, and /api itself).
   static bool owns(std::string_view path);
@@ -49,14 +56,19 @@ class HttpApi {
   std::optional<Answer> admit(std::string_view path, std::string_view method,
                               std::string_view authorization, std::string_view content_type,
                               std::optional<uint64_t> content_length);
-  // The answer to an admitted request's body: publish() or disconnect() by path.
-  Answer answer(std::string_view path, std::string_view body);
+  // Answers an admitted request's body by path; done runs once, on this thread
+  // or (for a session operation) on any.
+  void answer(std::string_view path, std::string_view body, std::function<void(Answer)> done);
   // POST /api/publish. Validates every message first, then publishes them in order
   // (all or none, unless the transport fails in between: the answer then says
   // how many went).
   Answer publish(std::string_view body);
   // POST /api/disconnect: {"socketIds"|"users": name or [names], "reconnect": bool}.
   Answer disconnect(std::string_view body);
+  // POST /api/subscribe and /api/unsubscribe: {"users": …, "channels": …};
+  // POST /api/sign-out: {"users": …} (a name or a list of names each). Answers
+  // {"sessions":N} (and "overLimit" for subscribe).
+  void sessions(session::UserOp op, std::string_view body, std::function<void(Answer)> done);
   // The 413 answer for a body that turned out longer than the limit while read.
   Answer too_large() const;
   uint64_t max_body_bytes() const { return settings_.api.max_body_bytes; }
@@ -73,6 +85,7 @@ class HttpApi {
 
   const config::Settings& settings_;
   publish::BusPublisher& publisher_;
+  session::SessionService& sessions_;
   const observe::ComponentState& transport_;
   routing::DecodeLimits limits_;
   std::vector<Digest> key_digests_;

@@ -71,7 +71,7 @@ struct Server::Impl {
     fanout->on_session_applied(
         [s = sessions.get()](const std::string& nonce) { s->announcement_applied(nonce); });
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
-    http_api = std::make_unique<api::HttpApi>(settings, *publisher, host->transport_state());
+    http_api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
     net = std::unique_ptr<net::NetContext>(new net::NetContext{
         settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc, *publisher,
         *http_api,

@@ -222,9 +222,16 @@ void HttpSession::handle(Request req) {
   const std::string_view path = path_of(req.target());
   if (api_request_) {
     // Admitted on its head (HttpSession::on_header): key, rate, type, length.
-    auto res = api_response(ctx_.api.answer(path, req.body()), req.version());
-    res.keep_alive(req.keep_alive());
-    return respond(std::move(res), req.keep_alive());
+    // A session operation answers from a store or bus thread: back to this loop.
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    return ctx_.api.answer(path, req.body(), [self = shared_from_this(), version, keep_alive](api::Answer a) {
+      boost::asio::post(self->loop_.ioc(), [self, version, keep_alive, a = std::move(a)] {
+        auto res = self->api_response(a, version);
+        res.keep_alive(keep_alive);
+        self->respond(std::move(res), keep_alive);
+      });
+    });
   }
   if (beast::websocket::is_upgrade(req)) {
     if (path == "/ws") return upgrade(std::move(req));

@@ -146,9 +146,9 @@ void WsConnection::sweep(Clock::time_point now) {
   }
   if (now >= next_refresh_) {
     // Every store operation refreshes the TTL; an open connection that makes none
-    // still keeps its session alive by reading it every half TTL.
+    // still keeps its session (and its user's index) alive every half TTL.
     next_refresh_ = now + refresh_period(ctx_.settings);
-    session_->list();
+    session_->keep_alive();
   }
 }
 

@@ -44,17 +44,27 @@ std::string routing_key(std::string_view secret, std::string_view session_id) {
 }
 
 namespace {
-// The cookie signature of an id (32 hex characters).
-std::string cookie_signature(std::string_view secret, std::string_view id) {
-  std::string msg = "sb.cookie:";
-  msg.append(id);
+// The first 128 bits of HMAC-SHA256(secret, label + text) in hex: labels keep
+// each use's values distinct from the others' and from routing_key().
+std::string labelled_mac(std::string_view secret, std::string_view label, std::string_view text) {
+  std::string msg(label);
+  msg.append(text);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
   return to_hex(mac, 16);
 }
+
+// The cookie signature of an id (32 hex characters).
+std::string cookie_signature(std::string_view secret, std::string_view id) {
+  return labelled_mac(secret, "sb.cookie:", id);
+}
 }  // namespace
+
+std::string user_index_id(std::string_view secret, std::string_view user) {
+  return "user-" + labelled_mac(secret, "sb.user:", user);
+}
 
 std::string sign_session_id(std::string_view secret, std::string_view id) {
   std::string out(id);

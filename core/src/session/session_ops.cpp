@@ -19,12 +19,7 @@ Json channel_list(const SessionRecord& r) {
   return a;
 }
 
-// What limits.session_channel_bytes counts: the sum of the names' bytes.
-uint64_t channel_bytes(const std::vector<std::string>& channels) {
-  uint64_t n = 0;
-  for (const auto& c : channels) n += c.size();
-  return n;
-}
+using session::channel_bytes;
 
 // What limits.session_data_bytes counts: the sum of keys and JSON values.
 uint64_t data_bytes(const std::vector<std::pair<std::string, std::string>>& data) {
@@ -266,14 +261,26 @@ Future SessionOps::set_user_now(std::optional<std::string> user) {
         });
   }
   const int64_t ttl = service_.settings().session.ttl.count();
-  return service_.change(
+  Future f = service_.change(
       key(),
-      [id = id(), user, ttl](SessionStore& s, StoreCallback cb) {
+      [id = old_id, user, ttl](SessionStore& s, StoreCallback cb) {
         s.set_user(id, user, ttl, std::move(cb));
       },
       true,
       [](const SessionRecord& r) { return r.user_id ? Json(*r.user_id) : Json(nullptr); },
       remember());
+  if (!user && current) {
+    // Signed out: no longer one of the user's sessions.
+    f.on_complete([&users = service_.users(), was = *current, old_id](const Outcome& o) {
+      if (std::holds_alternative<Json>(o)) users.withdraw(was, old_id);
+    });
+  }
+  return f;
+}
+
+void SessionOps::keep_alive() {
+  list();
+  if (auto user = user_id()) service_.enroll(*user, id());
 }
 
 std::optional<std::string> SessionOps::user_id() const {

@@ -33,6 +33,9 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   Future list();
   Future set_user(std::optional<std::string> id);
   std::optional<std::string> user_id() const;
+  // An open connection's keep-alive (every half session TTL): reads the session,
+  // which refreshes its TTL, and re-enrolls a signed-in one in its user's index.
+  void keep_alive();
   Future set(const std::string& key, Json value);
   Future get(const std::string& key);
   // A _session envelope for this session arrived (any connection, any server).

@@ -33,13 +33,20 @@ Error store_error(const Status& s) {
   }
 }
 
+uint64_t channel_bytes(const std::vector<std::string>& channels) {
+  uint64_t n = 0;
+  for (const auto& c : channels) n += c.size();
+  return n;
+}
+
 SessionService::SessionService(const config::Settings& settings, plugin::PluginHost& host)
     : settings_(settings),
       host_(host),
       secret_(settings.session.secret.empty() ? random_hex(32) : settings.session.secret),
       ttl_ms_(settings.session.ttl.count()),
       instance_(random_hex(8)),
-      creation_limiter_(settings.limits.new_sessions_per_ip, settings.limits.new_sessions_per_second) {
+      creation_limiter_(settings.limits.new_sessions_per_ip, settings.limits.new_sessions_per_second),
+      users_(host, secret_, ttl_ms_, settings.limits.sessions_per_user) {
   // Servers on one bus must name sessions alike, or a change made on one never
   // reaches that session's connections on another: refuse rather than half-work.
   if (settings.session.secret.empty() && host.shared_bus())
@@ -85,6 +92,8 @@ void SessionService::open(const std::optional<std::string>& cookie_value,
         if (r) o.record = *r;
         o.issued = issued;
         o.created = created;
+        // Keeps the user's index alive while the session is used (UserIndex).
+        if (o.record.user_id) enroll(*o.record.user_id, id);
       }
       done(s, std::move(o));
     };
@@ -150,6 +159,25 @@ Future SessionService::change(const std::string& key, StoreOp op,
   return p.future();
 }
 
+Future SessionService::sign_out(const std::string& id) {
+  return change(
+      routing_key_of(id),
+      [this, id](SessionStore& store, StoreCallback cb) {
+        store.set_user(id, std::nullopt, ttl_ms_, std::move(cb));
+      },
+      true, [](const SessionRecord&) { return Json(nullptr); });
+}
+
+void SessionService::enroll(const std::string& user, const std::string& id,
+                            std::function<void(Status)> done) {
+  users_.enroll(user, id, [this, done](Status s, std::vector<std::string> evicted) {
+    // Over limits.sessions_per_user: the least recently used sessions go.
+    for (const auto& old : evicted) sign_out(old);
+    if (done) return done(s);
+    if (!s.is_ok()) observe::log_warn("session", "user index not updated: " + s.message());
+  });
+}
+
 std::shared_ptr<SessionService::Pending> SessionService::take(const std::string& nonce) {
   sync::Lock lock(mu_);
   auto it = pending_.find(nonce);
@@ -206,20 +234,13 @@ void SessionService::announcement_applied(const std::string& nonce) {
 
 // --- session-id rotation ------------------------------------------------------
 
-namespace {
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 struct SessionService::Rotation {
   std::string old_id, old_key, new_id, new_key, user;
   SessionRecord old_record;  // as loaded
   SessionRecord record;      // the new record, as the store last answered
   size_t step = 0;
-  bool created = false;  // the new record exists (to remove on failure)
+  bool enrolled = false;  // the new id is in the user's index (to withdraw on failure)
+  bool created = false;   // the new record exists (to remove on failure)
   Promise promise;
   OnRotated on_rotated;
 };
@@ -240,7 +261,7 @@ Future SessionService::rotate(const std::string& old_id, const std::string& old_
 
 // One store call per step, each from the control thread (completions may come
 // on a plugin thread, so every step hops back through with_store):
-//   load old, create new, set user, add channels, set each data key, remove old,
+//   load old (then enroll the new id in the user's index), create new, set user, add channels, set each data key, remove old,
 // then switch the caller and announce. The store has no multi-key transaction;
 // a change made to the old id by another tab between the load and the removal
 // is lost (that call fails with session_expired if it lands after the removal).
@@ -260,7 +281,12 @@ void SessionService::rotate_step(std::shared_ptr<Rotation> r) {
             if (s.is_ok() && rec == nullptr) s = Status(StatusCode::kError, "no record");
             if (!s.is_ok()) return rotate_failed(r, s);
             r->old_record = *rec;
-            next(s, nullptr);
+            // Listed under the user before the signed-in record exists, so no
+            // session of the user is ever missing from the index (UserIndex).
+            enroll(r->user, r->new_id, [r, next](Status e) {
+              r->enrolled = e.is_ok();
+              next(e, nullptr);
+            });
           });
         } else if (step == 1) {
           r->created = true;
@@ -283,6 +309,7 @@ void SessionService::rotate_step(std::shared_ptr<Rotation> r) {
           // The store now holds only the new id: switch the caller first (its
           // claim frame goes out before the RPC reply), then tell every server.
           if (r->on_rotated) r->on_rotated(r->new_id, r->new_key, r->record);
+          if (r->old_record.user_id) users_.withdraw(*r->old_record.user_id, r->old_id);
           std::string sealed = bus_sealer_.seal(r->new_id, r->new_key);
           announce(
               [&](const std::string& nonce) {
@@ -296,6 +323,7 @@ void SessionService::rotate_step(std::shared_ptr<Rotation> r) {
 }
 
 void SessionService::rotate_failed(const std::shared_ptr<Rotation>& r, const Status& s) {
+  if (r->enrolled) users_.withdraw(r->user, r->new_id);
   if (r->created) {
     // Best effort: the half-made copy would otherwise only expire with its TTL.
     host_.with_store([id = r->new_id](SessionStore& store) { store.remove(id, [](Status, const SessionRecord*) {}); },

@@ -19,6 +19,7 @@
 #include "config/settings.hpp"
 #include "session/creation_limiter.hpp"
 #include "session/claim_token.hpp"
+#include "session/user_index.hpp"
 #include "plugin/plugin_host.hpp"
 #include "switchboard/config.hpp"
 #include "switchboard/future.hpp"
@@ -40,6 +41,9 @@ struct OpenedSession {
 
 // The error an RPC caller sees for a failed store/transport step.
 Error store_error(const Status& s);
+
+// What limits.session_channel_bytes counts: the sum of the names' bytes.
+uint64_t channel_bytes(const std::vector<std::string>& channels);
 
 class SessionService {
  public:
@@ -72,6 +76,15 @@ class SessionService {
   Future change(const std::string& key, StoreOp op, bool announce,
                 std::function<Json(const SessionRecord&)> result,
                 std::function<void(const SessionRecord&)> on_saved = {});
+
+  // Signs session id out (store, then announce, as change() does).
+  Future sign_out(const std::string& id);
+  // Lists id under user in the user index; sessions evicted over
+  // limits.sessions_per_user are signed out. done (optional) gets the index's
+  // status; failures without done are logged.
+  void enroll(const std::string& user, const std::string& id,
+              std::function<void(Status)> done = {});
+  UserIndex& users() { return users_; }
 
   // The fan-out reports that every loop applied an announcement of ours.
   void announcement_applied(const std::string& nonce);
@@ -130,6 +143,7 @@ class SessionService {
   // Keys derived from secret_ (declared after it): rotated ids on the bus, claim tokens.
   const Sealer bus_sealer_{secret_, "rotated-id"};
   const Sealer claim_sealer_{secret_, "claim"};
+  UserIndex users_;  // after secret_
 };
 
 }  // namespace switchboard::session
