@@ -46,8 +46,9 @@ const switchboard::ConfigKey kKeys[] = {
      "JetStream KV bucket of the sessions, created when missing ([A-Za-z0-9_-])."},
     {"replicas", SWITCHBOARD_CONFIG_INT, "1", "Replicas of a bucket this store creates (1 to 5)."},
     {"storage", SWITCHBOARD_CONFIG_STRING, "file", "Storage of a bucket this store creates: file or memory."},
-    {"bucket_max_age", SWITCHBOARD_CONFIG_DURATION, "8d",
-     "Max age of a bucket this store creates: removes sessions nobody touches again. Keep it above session.ttl."},
+    {"bucket_max_age", SWITCHBOARD_CONFIG_DURATION, "15d",
+     "Max age of a bucket this store creates: removes records nobody touches again. Keep it above twice "
+     "session.ttl (the core's user index lives that long)."},
 };
 }  // namespace
 

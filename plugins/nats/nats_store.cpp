@@ -331,7 +331,8 @@ void NatsStore::create_session(std::string_view id, int64_t ttl_ms, StoreCallbac
   if (ttl_ms > settings_.bucket_max_age.count() && !warned_ttl_.exchange(true))
     host_.log(SWITCHBOARD_LOG_WARN, "session TTL " + std::to_string(ttl_ms) + " ms is above nats.bucket_max_age (" +
                                         std::to_string(settings_.bucket_max_age.count()) +
-                                        " ms): sessions idle longer than the bucket's max age are purged early");
+                                        " ms): records idle longer than the bucket's max age are purged early; keep it above "
+                                        "twice session.ttl");
   submit("create_session", id, done, [this, id = std::string(id), ttl_ms, done] { create(id, ttl_ms, done); });
 }
 

@@ -271,6 +271,37 @@ std::vector<Case> store_cases() {
                  expect(got.empty(), "removing c4,c3 from {c3,c4} left " + joined(got));
                  no_duplicates(s);
                }});
+  c.push_back({"S1.10", "create_keeps_live_record", Level::kMust, Needs::kStore,
+               "create_session on an id whose record is live answers that record and keeps it "
+               "(user, channels, data); on an id whose record expired it creates an empty one",
+               [](const KitContext& kit) {
+                 StoreUnderTest s(kit);
+                 started(s);
+                 auto id = create(s);
+                 expect(set_user(s, id, "fred").status.is_ok(), "set_user failed");
+                 expect(add(s, id, {"news"}).status.is_ok(), "add_channels failed");
+                 expect(set_data(s, id, "k", "1").status.is_ok(), "set_data failed");
+                 auto again = s.call([&](SessionStore& st, StoreCallback cb) { st.create_session(id, kTtl, cb); });
+                 expect(again.status.is_ok() && again.record, "create_session of a live id failed: " + again.status.message());
+                 auto kept = [](const SessionRecord& r) {
+                   return r.user_id == std::optional<std::string>("fred") &&
+                          r.channels == std::vector<std::string>{"news"} && r.data.size() == 1 &&
+                          r.data[0] == std::pair<std::string, std::string>("k", "1");
+                 };
+                 expect(kept(*again.record), "create_session of a live id did not answer its record");
+                 auto loaded = load(s, id);
+                 expect(loaded.status.is_ok() && loaded.record && kept(*loaded.record),
+                        "create_session of a live id wiped its record");
+                 // Expired: a new, empty record under the same id.
+                 auto short_lived = create(s, 1000);
+                 expect(set_user(s, short_lived, "fred", 1000).status.is_ok(), "set_user failed");
+                 std::this_thread::sleep_for(kit.scaled(2500ms));
+                 auto fresh = s.call([&](SessionStore& st, StoreCallback cb) { st.create_session(short_lived, kTtl, cb); });
+                 expect(fresh.status.is_ok() && fresh.record, "create_session of an expired id failed");
+                 expect(!fresh.record->user_id && fresh.record->channels.empty() && fresh.record->data.empty(),
+                        "create_session of an expired id kept the old record");
+                 no_duplicates(s);
+               }});
   c.push_back({"S2.01", "ttl_expiry", Level::kMust, Needs::kStore,
                "a session unused for longer than its TTL is gone (NOT_FOUND)",
                [](const KitContext& kit) {
@@ -439,6 +470,34 @@ std::vector<Case> store_cases() {
                  expect(final_set.size() == kMax, "only " + std::to_string(final_set.size()) + " of " +
                                                       std::to_string(kMax) + " places filled by " +
                                                       std::to_string(2 * kEach) + " adds: an add was refused below the limit");
+                 no_duplicates(a);
+                 no_duplicates(b);
+               },
+               std::chrono::seconds(90)});
+  c.push_back({"S3.04", "concurrent_data_keys_lose_nothing", Level::kMust, Needs::kStore,
+               "two instances setting 100 distinct data keys each on one session at once: all 200 present",
+               [](const KitContext& kit) {
+                 StoreUnderTest a(kit), b(kit);
+                 started(a);
+                 started(b);
+                 auto id = create(a);
+                 std::vector<std::future<StoreAnswer>> pending;
+                 for (int i = 0; i < 100; ++i) {
+                   pending.push_back(a.call_async([id, i](SessionStore& st, StoreCallback cb) {
+                     st.set_data(id, numbered("a", i), std::to_string(i), kTtl, cb);
+                   }));
+                   pending.push_back(b.call_async([id, i](SessionStore& st, StoreCallback cb) {
+                     st.set_data(id, numbered("b", i), std::to_string(i), kTtl, cb);
+                   }));
+                 }
+                 for (auto& p : pending) {
+                   expect(p.wait_for(kit.scaled(30s)) == std::future_status::ready, "a set_data never completed");
+                   expect(p.get().status.is_ok(), "a concurrent set_data failed");
+                 }
+                 auto all = load(b, id);
+                 expect(all.status.is_ok() && all.record, "load failed");
+                 expect(all.record->data.size() == 200,
+                        std::to_string(200 - static_cast<int>(all.record->data.size())) + " of 200 data keys lost");
                  no_duplicates(a);
                  no_duplicates(b);
                },

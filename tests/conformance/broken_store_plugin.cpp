@@ -40,6 +40,10 @@ enum class Mode {
   kStopCompletesOk,     // stop() completes queued operations with OK, not applied
   kRacyLimitBlunt,      // the limit is checked when called, the add applied later unchecked
   kRacyLimitSubtle,     // the limit is checked against this instance's own view of the set
+  kCreateWipes,         // create_session empties a live record
+  kCreateWipesData,     // create_session keeps a live record's user and channels, drops its data
+  kRacyDataBlunt,       // set_data reads the data, writes it all back later (lost update)
+  kRacyDataSubtle,      // set_data writes this instance's own view of the data back whole
 };
 
 Mode mode_of(const std::string& s) {
@@ -55,6 +59,10 @@ Mode mode_of(const std::string& s) {
       {"stop_completes_ok", Mode::kStopCompletesOk},
       {"racy_limit_blunt", Mode::kRacyLimitBlunt},
       {"racy_limit_subtle", Mode::kRacyLimitSubtle},
+      {"create_wipes", Mode::kCreateWipes},
+      {"create_wipes_data", Mode::kCreateWipesData},
+      {"racy_data_blunt", Mode::kRacyDataBlunt},
+      {"racy_data_subtle", Mode::kRacyDataSubtle},
   };
   auto it = kModes.find(s);
   if (it == kModes.end()) throw std::invalid_argument("broken_store: unknown mode '" + s + "'");
@@ -154,6 +162,8 @@ class BrokenStore final : public switchboard::SessionStore {
       std::erase_if(table_->records, [now](const auto& kv) { return kv.second.expires <= now; });
       auto& e = table_->records[id];  // a live record is kept (two tabs, one cookie)
       e.expires = now + std::chrono::milliseconds(ttl_ms);
+      if (mode_ == Mode::kCreateWipes) e.value = {};               // the fault
+      if (mode_ == Mode::kCreateWipesData) e.value.data.clear();  // the fault
       return Answer{Status::ok(), e.value};
     });
   }
@@ -235,17 +245,48 @@ class BrokenStore final : public switchboard::SessionStore {
   void set_data(std::string_view id, std::string_view key, const std::optional<std::string>& value,
                 int64_t ttl_ms, StoreCallback done) override {
     submit(id, std::move(done), [this, id = std::string(id), key = std::string(key), value, ttl_ms] {
+      if (mode_ == Mode::kRacyDataBlunt || mode_ == Mode::kRacyDataSubtle)
+        return set_data_racily(id, key, value, ttl_ms);
       return update(id, ttl_ms, write_refreshes(true), [&](SessionRecord& r) {
-        auto it = std::find_if(r.data.begin(), r.data.end(), [&](auto& kv) { return kv.first == key; });
-        if (!value) {
-          if (it != r.data.end()) r.data.erase(it);
-        } else if (it != r.data.end()) {
-          it->second = *value;
-        } else {
-          r.data.emplace_back(key, *value);
-        }
+        put(r.data, key, value);
         return Status::ok();
       });
+    });
+  }
+
+  static void put(std::vector<std::pair<std::string, std::string>>& data, const std::string& key,
+                  const std::optional<std::string>& value) {
+    auto it = std::find_if(data.begin(), data.end(), [&](auto& kv) { return kv.first == key; });
+    if (!value) {
+      if (it != data.end()) data.erase(it);
+    } else if (it != data.end()) {
+      it->second = *value;
+    } else {
+      data.emplace_back(key, *value);
+    }
+  }
+
+  // The data faults: the whole data is written back from a copy, read either just
+  // before (blunt: another instance's write in between is lost) or once per
+  // session by this instance (subtle: exact alone, blind to another instance).
+  Answer set_data_racily(const std::string& id, const std::string& key,
+                         const std::optional<std::string>& value, int64_t ttl_ms) {
+    std::vector<std::pair<std::string, std::string>> data;
+    auto v = data_view_.find(id);
+    if (mode_ == Mode::kRacyDataSubtle && v != data_view_.end()) {
+      data = v->second;
+    } else {
+      std::lock_guard lock(table_->mu);
+      auto it = find_live(id, Clock::now());
+      if (it == table_->records.end()) return {Status(StatusCode::kNotFound, "no such session"), {}};
+      data = it->second.value.data;
+    }
+    if (mode_ == Mode::kRacyDataBlunt) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    put(data, key, value);
+    if (mode_ == Mode::kRacyDataSubtle) data_view_[id] = data;
+    return update(id, ttl_ms, true, [&](SessionRecord& r) {
+      r.data = data;
+      return Status::ok();
     });
   }
 
@@ -361,7 +402,10 @@ class BrokenStore final : public switchboard::SessionStore {
       return Status::ok();
     });
   }
-  void forget(const std::string& id) { view_.erase(id); }
+  void forget(const std::string& id) {
+    view_.erase(id);
+    data_view_.erase(id);
+  }
 
   static size_t union_size(const std::vector<std::string>& have, const std::vector<std::string>& names) {
     std::set<std::string> u(have.begin(), have.end());
@@ -385,6 +429,8 @@ class BrokenStore final : public switchboard::SessionStore {
   bool stopping_ = false;  // guarded by mu_: the worker ends now
   bool drain_ = false;     // guarded by mu_: the worker ends when the queue is empty
   std::map<std::string, std::vector<std::string>> view_;  // worker only (kRacyLimitSubtle)
+  // worker only (kRacyDataSubtle)
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> data_view_;
 };
 
 const switchboard::ConfigKey kKeys[] = {
@@ -392,7 +438,8 @@ const switchboard::ConfigKey kKeys[] = {
      "Slept before each operation on the worker, as a round trip; makes operations pending at stop()."},
     {"mode", SWITCHBOARD_CONFIG_STRING, "correct",
      "correct, or the fault: wrong_record_blunt|subtle, remove_first_only, remove_skips_last, "
-     "ttl_load_only, ttl_write_partial, stop_leaves_pending, stop_completes_ok, racy_limit_blunt|subtle."},
+     "ttl_load_only, ttl_write_partial, stop_leaves_pending, stop_completes_ok, racy_limit_blunt|subtle, "
+     "create_wipes, create_wipes_data, racy_data_blunt|subtle."},
     {"table", SWITCHBOARD_CONFIG_STRING, "default",
      "Name of the in-process table; instances with the same name share it."},
 };

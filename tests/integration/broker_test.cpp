@@ -43,6 +43,7 @@
 
 #include "fixture.hpp"
 #include "support/broker_process.hpp"
+#include "support/http_client.hpp"
 
 using namespace switchboard::test;
 using Strings = std::vector<std::string>;
@@ -386,6 +387,58 @@ TEST_CASE("signing out on one process stops that session's user events everywher
   }
   CHECK(call(*x0, "t.whoami").at("userId") == json::value(nullptr));
   CHECK(call(*y0, "t.whoami").at("userId") == json::value("wilma"));
+}
+
+TEST_CASE("a backend's session operations on one process reach a user's sessions on every process, "
+          "open or not",
+          "[broker][http_api]") {
+  const std::string kind = GENERATE(from_range(selected_broker_kinds()));
+  INFO("broker: " << kind);
+  auto broker = make_broker(kind);
+  const std::string key = "broker-test-api-key-0123456789";
+  ServerSettings api;
+  api.set("api.keys", "[\"" + key + "\"]");
+  Cluster cl(*broker, 3, api);
+  auto post = [&](TestServer& srv, std::string_view path, const json::value& body) {
+    auto r = http_post(srv.port(), path, json::serialize(body),
+                       {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}});
+    INFO(path << " -> " << r.status << " " << r.error << " " << r.body);
+    REQUIRE(r.status == 200);
+    return json::parse(r.body);
+  };
+  // Session X: tabs on processes 0 and 1; session Y on process 2; session Z
+  // signed in on process 1, then closed.
+  auto x0 = cl[0].connect();
+  call(*x0, "t.signIn", {"wilma"});
+  auto x1 = cl[1].connect_same_session(*x0);
+  auto y2 = cl[2].connect();
+  call(*y2, "t.signIn", {"wilma"});
+  std::string z;
+  {
+    auto c = cl[1].connect();
+    call(*c, "t.signIn", {"wilma"});
+    z = c->session();
+    c->close();
+  }
+  auto pub = cl[1].connect();
+
+  CHECK(post(cl[2], "/api/subscribe", json::object{{"users", "wilma"}, {"channels", "team"}}) ==
+        json::value(json::object{{"sessions", 3}, {"overLimit", 0}}));
+  REQUIRE(call(*pub, "t.channel", {"team", "toTeam"}) == json::value(true));
+  for (auto* c : {x0.get(), x1.get(), y2.get()}) expect_event(*c, "toTeam");
+
+  CHECK(post(cl[0], "/api/sign-out", json::object{{"users", "wilma"}}) ==
+        json::value(json::object{{"sessions", 3}}));
+  REQUIRE(call(*pub, "t.user", {"wilma", "toWilma"}) == json::value(true));
+  for (auto* c : {x0.get(), x1.get(), y2.get()}) {
+    expect_quiet(*pub, *c);
+    CHECK(call(*c, "t.whoami").at("userId") == json::value(nullptr));
+  }
+  ConnectOptions back;
+  back.session = z;
+  auto z0 = cl[0].connect(back);
+  CHECK(call(*z0, "t.whoami").at("userId") == json::value(nullptr));
+  CHECK(sorted_strings(call(*z0, "t.list")) == Strings{"team"});
 }
 
 namespace {

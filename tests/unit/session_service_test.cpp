@@ -1,10 +1,13 @@
 // session::SessionService on the real memory plugins behind a PluginHost: open()
 // (issue, create under a signed id, replace a forged one, the creation cap),
 // change() completing on its own announcement's echo only (the nonce), failing
-// when the echo never comes (the announce timeout) or the store refuses.
+// when the echo never comes (the announce timeout) or the store refuses; the
+// user index (enroll, list, withdraw, the per-user bound, stale entries).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -202,4 +205,118 @@ TEST_CASE("SessionService::change reports a store refusal as store_unavailable, 
     auto out = wait(add_channel(s, gone, "room"));
     CHECK(error_code(out) == "session_expired");
   }
+}
+
+// ---- the user index (session/user_index.hpp) -----------------------------------
+
+namespace {
+std::vector<std::string> enroll(Service& s, const std::string& user, const std::string& id) {
+  std::promise<std::pair<Status, std::vector<std::string>>> p;
+  s.service->users().enroll(user, id, [&p](Status st, std::vector<std::string> evicted) {
+    p.set_value({st, std::move(evicted)});
+  });
+  auto f = p.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto [st, evicted] = f.get();
+  REQUIRE(st.is_ok());
+  std::sort(evicted.begin(), evicted.end());
+  return evicted;
+}
+
+std::vector<std::string> listed(Service& s, const std::string& user) {
+  std::promise<std::pair<Status, std::vector<std::string>>> p;
+  s.service->users().list(user, [&p](Status st, std::vector<std::string> ids) { p.set_value({st, std::move(ids)}); });
+  auto f = p.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto [st, ids] = f.get();
+  REQUIRE(st.is_ok());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// A store call on the control thread, waited for: the status and the record's data keys.
+std::pair<Status, std::vector<std::string>> store_call(Service& s, std::function<void(SessionStore&, StoreCallback)> op) {
+  std::promise<std::pair<Status, std::vector<std::string>>> p;
+  s.service->with_store(
+      [&p, op](SessionStore& store) {
+        op(store, [&p](Status st, const SessionRecord* r) {
+          std::vector<std::string> keys;
+          if (r)
+            for (const auto& kv : r->data) keys.push_back(kv.first);
+          std::sort(keys.begin(), keys.end());
+          p.set_value({st, keys});
+        });
+      },
+      [&p](Status st) { p.set_value({st, {}}); });
+  auto f = p.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  return f.get();
+}
+
+using Ids = std::vector<std::string>;
+
+// Withdrawals are not waited for: polls what fn returns until it is want (2 s).
+bool eventually_equals(const std::function<Ids()>& fn, const Ids& want) {
+  for (int i = 0; i < 200; ++i) {
+    if (fn() == want) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return fn() == want;
+}
+}  // namespace
+
+TEST_CASE("the user index lists each user's enrolled sessions, and withdraw drops one",
+          "[unit][user_index]") {
+  Service s("session: {secret: \"unit-test-secret\"}\n");
+  CHECK(enroll(s, "fred", "a").empty());
+  CHECK(enroll(s, "fred", "b").empty());
+  CHECK(enroll(s, "fred", "b").empty());  // again: still one entry
+  CHECK(enroll(s, "wilma", "c").empty());
+  CHECK(listed(s, "fred") == Ids{"a", "b"});
+  CHECK(listed(s, "wilma") == Ids{"c"});
+  CHECK(listed(s, "nobody").empty());
+  s.service->users().withdraw("fred", "a");
+  CHECK(eventually_equals([&] { return listed(s, "fred"); }, Ids{"b"}));
+
+  // Its store id: per user and per secret, never a session id a cookie could name.
+  const std::string id = session::user_index_id("unit-test-secret", "fred");
+  CHECK_FALSE(session::well_formed_session_id(id));
+  CHECK(id != session::user_index_id("unit-test-secret", "wilma"));
+  CHECK(id != session::user_index_id("other-secret", "fred"));
+  CHECK(store_call(s, [&](SessionStore& st, StoreCallback cb) { st.load(id, 60000, cb); }).second == Ids{"b"});
+}
+
+TEST_CASE("enrolling past limits.sessions_per_user evicts the least recently enrolled, never the "
+          "session enrolled now",
+          "[unit][user_index]") {
+  Service s("limits: {sessions_per_user: 2}\n");
+  auto later = [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); };
+  CHECK(enroll(s, "fred", "a").empty());
+  later();
+  CHECK(enroll(s, "fred", "b").empty());
+  later();
+  CHECK(enroll(s, "fred", "c") == Ids{"a"});
+  CHECK(eventually_equals([&] { return listed(s, "fred"); }, Ids{"b", "c"}));
+  later();
+  CHECK(enroll(s, "fred", "b").empty());  // b is used again: c is now the oldest
+  later();
+  CHECK(enroll(s, "fred", "d") == Ids{"c"});
+  CHECK(eventually_equals([&] { return listed(s, "fred"); }, Ids{"b", "d"}));
+}
+
+TEST_CASE("entries older than the index's TTL, or not a time, are dropped as they are met",
+          "[unit][user_index]") {
+  Service s("session: {secret: \"unit-test-secret\"}\n");
+  CHECK(enroll(s, "fred", "live").empty());
+  const std::string id = session::user_index_id("unit-test-secret", "fred");
+  for (auto [key, value] : {std::pair{"stale", "1"}, std::pair{"garbage", "\"noon\""}}) {
+    auto r = store_call(s, [&, key = std::string(key), value = std::string(value)](SessionStore& st, StoreCallback cb) {
+      st.set_data(id, key, value, 60000, cb);
+    });
+    REQUIRE(r.first.is_ok());
+  }
+  CHECK(listed(s, "fred") == Ids{"live"});
+  CHECK(eventually_equals(
+      [&] { return store_call(s, [&](SessionStore& st, StoreCallback cb) { st.load(id, 60000, cb); }).second; },
+      Ids{"live"}));
 }
