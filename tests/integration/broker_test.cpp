@@ -427,8 +427,13 @@ TEST_CASE("a backend's session operations on one process reach a user's sessions
   REQUIRE(call(*pub, "t.channel", {"team", "toTeam"}) == json::value(true));
   for (auto* c : {x0.get(), x1.get(), y2.get()}) expect_event(*c, "toTeam");
 
+  // As docs/http-api.md advises: an event to the user, then the sign-out, through
+  // one server; the tabs, on other servers too, get the event first.
+  CHECK(post(cl[0], "/api/publish", json::object{{"t", "user"}, {"users", json::array{"wilma"}}, {"e", "signedOut"}}) ==
+        json::value(json::object{{"published", 1}}));
   CHECK(post(cl[0], "/api/sign-out", json::object{{"users", "wilma"}}) ==
         json::value(json::object{{"sessions", 3}}));
+  for (auto* c : {x0.get(), x1.get(), y2.get()}) expect_event(*c, "signedOut");
   REQUIRE(call(*pub, "t.user", {"wilma", "toWilma"}) == json::value(true));
   for (auto* c : {x0.get(), x1.get(), y2.get()}) {
     expect_quiet(*pub, *c);
