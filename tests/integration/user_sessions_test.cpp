@@ -219,3 +219,24 @@ TEST_CASE("bad session operation bodies are 400 naming the field, and change not
   CHECK(call(*fred, "t.whoami").at("userId") == json::value("fred"));
   CHECK(sorted_strings(call(*fred, "t.list")).empty());
 }
+
+TEST_CASE("app.users() does what the API does, from the app's own code", "[integration][user_sessions]") {
+  TestServer srv;  // no API key: the app's own calls need none
+  auto fred1 = signed_in(srv, "fred");
+  auto fred2 = signed_in(srv, "fred");
+  auto admin = signed_in(srv, "admin");
+  CHECK(call(*admin, "t.usersSub", {"fred", json::array{"vip", "ops"}}) ==
+        json::value(json::object{{"sessions", 2}, {"overLimit", 0}}));
+  CHECK(sorted_strings(call(*fred2, "t.list")) == std::vector<std::string>{"ops", "vip"});
+  CHECK(call(*admin, "t.usersUnsub", {json::array{"fred", "admin"}, "vip"}) == json::value(json::object{{"sessions", 3}}));
+  CHECK(sorted_strings(call(*fred1, "t.list")) == std::vector<std::string>{"ops"});
+  CHECK(call(*admin, "t.usersSignOut", {"fred"}) == json::value(json::object{{"sessions", 2}}));
+  for (auto* c : {fred1.get(), fred2.get()}) CHECK(call(*c, "t.whoami").at("userId") == json::value(nullptr));
+  CHECK(call(*admin, "t.whoami").at("userId") == json::value("admin"));
+
+  json::array many;
+  for (int i = 0; i < 101; ++i) many.push_back(json::value("u" + std::to_string(i)));
+  CHECK(err_code(admin->rpc("t.usersSignOut", {many})) == "bad_args");
+  CHECK(err_code(admin->rpc("t.usersSignOut", {json::array{"ok", ""}})) == "bad_args");
+  CHECK(err_code(admin->rpc("t.usersSub", {"fred", std::string(1025, 'c')})) == "invalid_channel");
+}

@@ -4,6 +4,8 @@
 //   t.sub(names) t.unsub(names) t.reset() t.list()     session channels (names: a
 //                                                       string or an array of strings)
 //   t.signIn(id) t.signOut() t.whoami()                user id; whoami -> {socketId, userId}
+//   t.usersSub(users, channels) t.usersUnsub(users,    app.users(): every session of the
+//     channels) t.usersSignOut(users)                   users (names: a string or an array)
 //   t.all(event, ...args)                               publish to everyone
 //   t.channel(nameOrNames, event, ...args)              publish to channels
 //   t.user(idOrIds, event, ...args)                     publish to users
@@ -111,6 +113,14 @@ void register_methods(sb::Server& app, Holds& holds) {
   });
   app.rpc("t.signOut",
           [](sb::Request& req) -> sb::Future { return req.session().set_user_id(std::nullopt); });
+  app.rpc("t.usersSub", [&app](sb::Request& req) -> sb::Future {
+    return app.users().subscribe(req.names(0), req.names(1));
+  });
+  app.rpc("t.usersUnsub", [&app](sb::Request& req) -> sb::Future {
+    return app.users().unsubscribe(req.names(0), req.names(1));
+  });
+  app.rpc("t.usersSignOut",
+          [&app](sb::Request& req) -> sb::Future { return app.users().sign_out(req.names(0)); });
   app.rpc("t.whoami", [](sb::Request& req) -> sb::Future {
     json::object o;
     o["socketId"] = req.socket_id() ? json::value(*req.socket_id()) : json::value(nullptr);

@@ -20,6 +20,7 @@
 #include "switchboard/future.hpp"
 #include "switchboard/publisher.hpp"
 #include "switchboard/request.hpp"
+#include "switchboard/users.hpp"
 
 namespace switchboard {
 
@@ -39,6 +40,9 @@ class Server {
   void rpc(const std::string& method, RpcHandler handler);
 
   Publisher& publish();
+  // Every session of some users (switchboard/users.hpp): sign-out everywhere,
+  // channels for all of a user's browsers.
+  Users& users();
 
   // Binds, prints "switchboard listening on http://HOST:PORT", serves until a
   // signal or stop(); returns the process exit code (0 after a clean shutdown).

@@ -8,3 +8,4 @@
 #include "switchboard/request.hpp"
 #include "switchboard/server.hpp"
 #include "switchboard/session.hpp"
+#include "switchboard/users.hpp"

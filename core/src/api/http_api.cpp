@@ -201,7 +201,7 @@ void HttpApi::sessions(session::UserOp op, std::string_view body, std::function<
   const auto& l = settings_.limits;
   std::vector<std::string> users, channels;
   if (auto bad = read_names(
-          o, "users", kMaxUsers, [&l](std::string_view u) { return !u.empty() && u.size() <= l.user_id_bytes; },
+          o, "users", session::kMaxUsers, [this](std::string_view u) { return session::valid_user_id(settings_, u); },
           "user ids are 1.." + std::to_string(l.user_id_bytes) + " bytes (limits.user_id_bytes)", users))
     return done(bad_request(*bad));
   if (channels_too) {

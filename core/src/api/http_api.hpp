@@ -41,9 +41,6 @@ class HttpApi {
  public:
   using Digest = std::array<unsigned char, 32>;  // SHA-256
 
-  // Most users one session operation may name.
-  static constexpr size_t kMaxUsers = 100;
-
   HttpApi(const config::Settings& settings, publish::BusPublisher& publisher,
           session::SessionService& sessions, const observe::ComponentState& transport);
 

@@ -24,6 +24,7 @@
 #include "routing/fanout.hpp"
 #include "rpc/rpc_router.hpp"
 #include "session/session_service.hpp"
+#include "session/user_ops.hpp"
 #include "sync/mutex.hpp"
 
 namespace switchboard {
@@ -39,6 +40,7 @@ struct Server::Impl {
   std::unique_ptr<plugin::PluginHost> host;
   std::unique_ptr<session::SessionService> sessions;
   std::unique_ptr<publish::BusPublisher> publisher;
+  std::unique_ptr<Users> users;
   std::unique_ptr<api::HttpApi> http_api;
   std::unique_ptr<net::NetContext> net;
   std::unique_ptr<net::Listener> listener;
@@ -71,6 +73,7 @@ struct Server::Impl {
     fanout->on_session_applied(
         [s = sessions.get()](const std::string& nonce) { s->announcement_applied(nonce); });
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
+    users = session::make_users(*sessions);
     http_api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
     net = std::unique_ptr<net::NetContext>(new net::NetContext{
         settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc, *publisher,
@@ -166,6 +169,7 @@ void Server::rpc(const std::string& method, RpcHandler handler) {
 }
 
 Publisher& Server::publish() { return *impl_->publisher; }
+Users& Server::users() { return *impl_->users; }
 
 void Server::start() { impl_->start(); }
 void Server::stop() { impl_->request_stop(); }

@@ -6,6 +6,9 @@
 #include <utility>
 #include <variant>
 
+#include <boost/json.hpp>
+
+#include "routing/envelope.hpp"
 #include "sync/mutex.hpp"
 
 namespace switchboard::session {
@@ -187,7 +190,55 @@ class Job : public std::enable_shared_from_this<Job> {
   UserOpReport report_ SB_GUARDED_BY(mu_);
 };
 
+class UsersImpl final : public Users {
+ public:
+  explicit UsersImpl(SessionService& service) : service_(service) {}
+  Future subscribe(const Names& users, const Names& channels) override {
+    return run(UserOp::kSubscribe, users, &channels);
+  }
+  Future unsubscribe(const Names& users, const Names& channels) override {
+    return run(UserOp::kUnsubscribe, users, &channels);
+  }
+  Future sign_out(const Names& users) override { return run(UserOp::kSignOut, users, nullptr); }
+
+ private:
+  Future run(UserOp op, const Names& users, const Names* channels) {
+    const auto& settings = service_.settings();
+    const auto& u = users.get();
+    if (u.empty() || u.size() > kMaxUsers)
+      return Future::failed({"bad_args", "name 1.." + std::to_string(kMaxUsers) + " users"});
+    for (const auto& user : u)
+      if (!valid_user_id(settings, user))
+        return Future::failed({"bad_args", "user ids must be 1.." +
+                                               std::to_string(settings.limits.user_id_bytes) + " bytes"});
+    std::vector<std::string> names;
+    if (channels) {
+      names = channels->get();
+      const auto& l = settings.limits;
+      if (names.empty() || names.size() > l.channels_per_session)
+        return Future::failed({"invalid_channel", "name 1.." + std::to_string(l.channels_per_session) +
+                                                      " channels (limits.channels_per_session)"});
+      for (const auto& n : names)
+        if (!routing::valid_channel_name(n, l.channel_name_bytes))
+          return Future::failed({"invalid_channel", "channel names must be 1.." +
+                                                        std::to_string(l.channel_name_bytes) + " bytes of UTF-8"});
+    }
+    Promise p;
+    for_user_sessions(service_, op, u, std::move(names), [p, op](const UserOpReport& r) {
+      if (r.error) return p.reject(*r.error);
+      boost::json::object o{{"sessions", r.sessions}};
+      if (op == UserOp::kSubscribe) o["overLimit"] = r.over_limit;
+      p.resolve(std::move(o));
+    });
+    return p.future();
+  }
+
+  SessionService& service_;
+};
+
 }  // namespace
+
+std::unique_ptr<Users> make_users(SessionService& service) { return std::make_unique<UsersImpl>(service); }
 
 void for_user_sessions(SessionService& service, UserOp op, std::vector<std::string> users,
                        std::vector<std::string> channels, std::function<void(UserOpReport)> done) {

@@ -11,17 +11,26 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "session/session_service.hpp"
+#include "switchboard/users.hpp"
 
 namespace switchboard::session {
 
 enum class UserOp { kSubscribe, kUnsubscribe, kSignOut };
 
 inline constexpr size_t kConcurrentSessions = 16;
+// Most users one operation may name.
+inline constexpr size_t kMaxUsers = 100;
+
+// A user id an operation may name: 1..limits.user_id_bytes bytes.
+inline bool valid_user_id(const config::Settings& s, std::string_view user) {
+  return !user.empty() && user.size() <= s.limits.user_id_bytes;
+}
 
 struct UserOpReport {
   size_t sessions = 0;    // the users' sessions now as asked
@@ -33,5 +42,9 @@ struct UserOpReport {
 // runs once, on any thread.
 void for_user_sessions(SessionService& service, UserOp op, std::vector<std::string> users,
                        std::vector<std::string> channels, std::function<void(UserOpReport)> done);
+
+// The app's Server::users(): validates the names as the HTTP API does, then
+// for_user_sessions; the Future gets the answer the API sends, or the error.
+std::unique_ptr<Users> make_users(SessionService& service);
 
 }  // namespace switchboard::session
