@@ -16,7 +16,7 @@ void UserIndex::set_entry(const std::string& user, const std::string& id, bool c
                           StoreCallback done) {
   const std::string index = user_index_id(secret_, user);
   auto refused = [done](Status s) { done(s, nullptr); };
-  auto set = [this, index, id, done, refused](StoreCallback then) {
+  auto set = [this, index, id, refused](StoreCallback then) {
     host_.with_store(
         [this, index, id, then](SessionStore& store) {
           store.set_data(index, id, std::to_string(unix_ms_now()), ttl_ms_, then);

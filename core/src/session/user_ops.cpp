@@ -54,23 +54,42 @@ class Job : public std::enable_shared_from_this<Job> {
 
  private:
   // Starts queued sessions up to the concurrency bound; reports once all ended.
+  // One thread pumps at a time, in a loop: a session that ends at once (a store
+  // refusing on the caller's thread) asks for another round instead of
+  // recursing, so thousands of refusals do not deepen the stack.
   void pump() {
-    std::vector<std::pair<std::string, std::string>> now;
-    std::optional<UserOpReport> finished;
     {
       sync::Lock lock(mu_);
-      while (running_ < kConcurrentSessions && !queue_.empty()) {
-        now.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-        ++running_;
+      if (pumping_) {
+        again_ = true;
+        return;
       }
-      if (running_ == 0 && listing_ == 0 && queue_.empty() && !reported_) {
-        reported_ = true;
-        finished = report_;
+      pumping_ = true;
+    }
+    for (;;) {
+      std::vector<std::pair<std::string, std::string>> now;
+      std::optional<UserOpReport> finished;
+      {
+        sync::Lock lock(mu_);
+        again_ = false;
+        while (running_ < kConcurrentSessions && !queue_.empty()) {
+          now.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+          ++running_;
+        }
+        if (running_ == 0 && listing_ == 0 && queue_.empty() && !reported_) {
+          reported_ = true;
+          finished = report_;
+        }
+      }
+      for (auto& [user, id] : now) one(user, id);
+      if (finished) done_(*finished);
+      sync::Lock lock(mu_);
+      if (!again_) {
+        pumping_ = false;
+        return;
       }
     }
-    for (auto& [user, id] : now) one(user, id);
-    if (finished) done_(*finished);
   }
 
   void note(const Error& e) SB_REQUIRES(mu_) {
@@ -187,6 +206,8 @@ class Job : public std::enable_shared_from_this<Job> {
   size_t listing_ SB_GUARDED_BY(mu_) = 0;  // users whose index is still being read
   size_t running_ SB_GUARDED_BY(mu_) = 0;
   bool reported_ SB_GUARDED_BY(mu_) = false;
+  bool pumping_ SB_GUARDED_BY(mu_) = false;  // a thread is in pump()
+  bool again_ SB_GUARDED_BY(mu_) = false;    // pump() was called meanwhile
   UserOpReport report_ SB_GUARDED_BY(mu_);
 };
 
