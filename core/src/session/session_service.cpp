@@ -261,7 +261,8 @@ Future SessionService::rotate(const std::string& old_id, const std::string& old_
 
 // One store call per step, each from the control thread (completions may come
 // on a plugin thread, so every step hops back through with_store):
-//   load old (then enroll the new id in the user's index), create new, set user, add channels, set each data key, remove old,
+//   load old (then enroll the new id in the user's index), create new, set
+//   user, add channels, set each data key, remove old,
 // then switch the caller and announce. The store has no multi-key transaction;
 // a change made to the old id by another tab between the load and the removal
 // is lost (that call fails with session_expired if it lands after the removal).
