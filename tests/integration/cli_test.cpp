@@ -238,6 +238,34 @@ TEST_CASE("cli: publish --url goes through a server's HTTP API", "[integration][
   }
 }
 
+TEST_CASE("cli: publish --config with the memory transport and api.keys goes through that server's "
+          "HTTP API",
+          "[integration][cli][http_api]") {
+  const std::string key = "cli-memory-test-key-0123456789";
+  ServerSettings settings;
+  settings.set("api.keys", "[\"" + key + "\"]");
+  TestServer server(settings);
+  auto a = subscriber(server);
+  // The server's own config file; it listens on port 0 (any), so the CLI is told
+  // the real one as an operator's environment would.
+  const std::vector<std::pair<std::string, std::string>> listen = {
+      {"SWITCHBOARD_SERVER_LISTEN", "0.0.0.0:" + std::to_string(server.port())}};
+  auto r = cli({"publish", "--config", server.config_path(), "channel", "room", "chat", R"({"via":"memory"})"},
+               listen);
+  CHECK(exit_code(r) == 0);
+  CHECK(r.output.empty());
+  auto ev = expect_event(*a, "chat");
+  CHECK(json::serialize(ev.at("p")) == R"([{"via":"memory"}])");
+  CHECK(str(ev.at("c")) == "room");
+
+  SECTION("port 0 in the config: 2, give --url") {
+    auto zero = cli({"publish", "--config", server.config_path(), "all", "e"},
+                    {{"SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0"}});
+    CHECK(exit_code(zero) == 2);
+    CHECK(zero.output.find("give the server's address with --url") != std::string::npos);
+  }
+}
+
 TEST_CASE("cli: publish --url over the key's rate: 1, with the server's message",
           "[integration][cli][http_api]") {
   const std::string key = "cli-url-test-key-0123456789";

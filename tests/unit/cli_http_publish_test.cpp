@@ -110,6 +110,27 @@ TEST_CASE("cli: bad --url values are usage errors", "[cli]") {
   CHECK(url_error("http://[::1").rfind("--url: unclosed '['", 0) == 0);
 }
 
+TEST_CASE("cli: the server a config describes, as this machine reaches it", "[cli]") {
+  switchboard::config::Settings s;
+  auto at = [&s](std::string host, uint16_t port) {
+    s.server.listen_host = std::move(host);
+    s.server.listen_port = port;
+    return local_endpoint(s);
+  };
+  for (const char* wildcard : {"", "0.0.0.0"}) {
+    auto e = at(wildcard, 3000);
+    CHECK(e.host == "127.0.0.1");
+    CHECK(e.port == "3000");
+    CHECK(e.host_header == "127.0.0.1:3000");
+  }
+  CHECK(at("::", 80).host_header == "[::1]:80");
+  CHECK(at("::", 80).host == "::1");
+  CHECK(at("10.1.2.3", 8080).host_header == "10.1.2.3:8080");
+  CHECK(at("fd00::5", 8080).host_header == "[fd00::5]:8080");
+  CHECK(at("10.1.2.3", 8080).target() == "/api/publish");
+  CHECK_THROWS_AS(at("127.0.0.1", 0), UsageError);
+}
+
 TEST_CASE("cli: the publish request", "[cli]") {
   const std::string msg = R"({"t":"all","e":"flash","p":["hi"]})";
   auto req = build_publish_request(parse_http_url("http://127.0.0.1:8080/sb"), "k3y", msg);

@@ -31,6 +31,13 @@ std::string seconds(std::chrono::milliseconds d) {
 
 }  // namespace
 
+bool transport_shared(const config::Settings& settings, const std::vector<std::string>& plugin_dirs) {
+  observe::Metrics metrics;
+  plugin::PluginHost host(settings, plugin_dirs, metrics, [](std::string_view) {},
+                          plugin::PluginHost::Parts::kTransportOnly);
+  return host.shared_bus();
+}
+
 Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
                        const std::string& message, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -50,7 +57,8 @@ Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::
     return {kExitFailed, "transport '" + name +
                              "' is not shared between processes: a message published from this "
                              "command would reach no server. Publish with a shared transport "
-                             "(redis, nats, kafka) or through a server's HTTP API (--url)"};
+                             "(redis, nats, kafka), or through a server's HTTP API (--url, or "
+                             "api.keys in this config)"};
   try {
     host.start();
   } catch (const std::exception& e) {

@@ -28,4 +28,8 @@ namespace switchboard::cli {
 Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
                        const std::string& message, std::chrono::milliseconds timeout);
 
+// Whether the transport of settings is shared between processes (its plugin
+// declares SWITCHBOARD_CAP_SHARED). Loads the plugin; starts nothing.
+bool transport_shared(const config::Settings& settings, const std::vector<std::string>& plugin_dirs);
+
 }  // namespace switchboard::cli

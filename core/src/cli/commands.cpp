@@ -91,8 +91,10 @@ const char kPublishUsage[] =
     "options (before TARGET; `--` ends them):\n"
     "  -c, --config FILE   publish on the bus of this config's transport (redis, nats,\n"
     "                      kafka or another shared plugin); SWITCHBOARD_* variables\n"
-    "                      apply. Without --config and --url: the embedded defaults,\n"
-    "                      whose memory transport is refused (it reaches no server)\n"
+    "                      apply. With the memory transport and api.keys: through\n"
+    "                      the HTTP API of the server at the config's server.listen.\n"
+    "                      Without --config and --url: the embedded defaults, whose\n"
+    "                      memory transport is refused (it reaches no server)\n"
     "      --url URL       POST the message to URL/api/publish (http://HOST:PORT)\n"
     "      --key KEY       the API key for --url (default: $SWITCHBOARD_API_KEY,\n"
     "                      which keeps it out of the process list)\n"
@@ -266,6 +268,10 @@ int publish(const ParsedOptions& o) {
     if (key.empty())
       throw UsageError("--url needs an API key: --key KEY or SWITCHBOARD_API_KEY");
     out = publish_over_http(*endpoint, key, message, timeout);
+  } else if (!settings.api.keys.empty() && !transport_shared(settings, dirs)) {
+    // An unshared bus (memory) lives inside the server: reach it through the
+    // HTTP API of the server this config describes, with its first key.
+    out = publish_over_http(local_endpoint(settings), settings.api.keys.front(), message, timeout);
   } else {
     // Client libraries (hiredis) write without MSG_NOSIGNAL: a vanished broker
     // must be an error, not a dead process.

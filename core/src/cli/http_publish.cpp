@@ -33,6 +33,17 @@ std::string one_line(std::string_view text, size_t max) {
 
 }  // namespace
 
+HttpEndpoint local_endpoint(const config::Settings& settings) {
+  const auto& s = settings.server;
+  if (s.listen_port == 0)
+    throw UsageError("server.listen has port 0 (any free port): give the server's address with --url");
+  std::string host = s.listen_host;
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  else if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return parse_http_url("http://" + host + ":" + std::to_string(s.listen_port));
+}
+
 HttpEndpoint parse_http_url(std::string_view url) {
   constexpr std::string_view kScheme = "http://";
   if (url.rfind("https://", 0) == 0)

@@ -21,6 +21,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "cli/outcome.hpp"
+#include "config/settings.hpp"
 
 namespace switchboard::cli {
 
@@ -35,6 +36,10 @@ struct HttpEndpoint {
 // http://HOST[:PORT][/PATH]. Throws UsageError for anything else (https, user
 // info, a query or fragment, a bad port).
 HttpEndpoint parse_http_url(std::string_view url);
+
+// The server a config describes, reached from this machine: server.listen, a
+// wildcard address (empty, 0.0.0.0, ::) as loopback. Throws UsageError for port 0.
+HttpEndpoint local_endpoint(const config::Settings& settings);
 
 using PublishRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
