@@ -66,6 +66,12 @@ constexpr Millis kHangDetectionBound{30000};
 // the outage), which leaves 1 s to connect, resubscribe and send the next tick;
 // the WARN lines report the measured figures.
 constexpr Millis kDeliveryBackBound{2000};
+// After a hang (SIGSTOP, then SIGCONT) rather than a restart, Kafka's requests in
+// flight when the broker froze are answered late or time out, and librdkafka
+// reconnects with its own backoff (kafka.reconnect_backoff_max, 1 s, plus 20 %
+// jitter) before the consumer fetches again: measured 0.4-1.4 s on a quiet
+// machine, 2.5 s once in a CI run. Redis and NATS keep kDeliveryBackBound.
+constexpr Millis kKafkaHangDeliveryBackBound{4000};
 // A store call while the broker is down fails within this of being made, however
 // many calls wait: both plugins wait at most connect_timeout (2 s by default) for
 // their connection; the rest is slack for a busy machine.
@@ -900,8 +906,9 @@ TEST_CASE("a broker that stops answering (SIGSTOP) under steady traffic is detec
   WARN(kind << " resumed: /healthz 200 after " << *healthy_ms[0] << " / " << *healthy_ms[1]
             << " ms, first delivery after " << since_resumed(*r0.first_tick_from) << " / "
             << since_resumed(*r1.first_tick_from) << " ms (process 0 / 1)");
-  CHECK(since_resumed(*r0.first_tick_from) <= kDeliveryBackBound.count());
-  CHECK(since_resumed(*r1.first_tick_from) <= kDeliveryBackBound.count());
+  const Millis back_bound = kind == "kafka" ? kKafkaHangDeliveryBackBound : kDeliveryBackBound;
+  CHECK(since_resumed(*r0.first_tick_from) <= back_bound.count());
+  CHECK(since_resumed(*r1.first_tick_from) <= back_bound.count());
 
   // A little more traffic after recovery, then stop it and read everything it
   // published (the sentinel comes after its last tick).
