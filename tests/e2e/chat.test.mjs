@@ -10,12 +10,11 @@
 // sends a barrier and checks that nothing reached the other tabs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { execFile } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import {
   WAIT_MS, CHROMIUM, CHROMIUM_ARGS, withTimeout, tabName, token, lines, expectLine, expectNoLine,
-  submit, waitFor, waitConnected, socketIdOf,
+  submit, waitFor, waitConnected, socketIdOf, startServer,
 } from './chat_page.mjs';
 
 
@@ -38,41 +37,6 @@ function curlPublish(base, body) {
     });
   });
 }
-
-// Starts the chat binary on a free port; resolves once it prints its address.
-function startServer(bin) {
-  const proc = spawn(bin, [], {
-    env: { ...process.env, SWITCHBOARD_SERVER_LISTEN: '127.0.0.1:0', SWITCHBOARD_API_KEYS: `[${API_KEY}]` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // Keep the last output for failure messages. Both pipes are read to the end so
-  // a chatty server never blocks on a full pipe.
-  let output = '';
-  const keep = (line) => {
-    output = (output + line + '\n').slice(-8000);
-  };
-  createInterface({ input: proc.stderr }).on('line', keep);
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-
-  const listening = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line within ${WAIT_MS} ms:\n${output}`)), WAIT_MS);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      keep(line);
-      const m = /switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${output}`));
-    });
-  });
-  return { proc, exited, listening, output: () => output };
-}
-
 
 // ---------------------------------------------------------------------------
 // Page helpers (element ids are documented at the top of examples/chat/public/app.js)
@@ -107,7 +71,7 @@ describe('chat example in a browser', { timeout: 120_000 }, () => {
   before(async () => {
     const bin = process.env.SWITCHBOARD_CHAT_BIN;
     assert.ok(bin, 'set SWITCHBOARD_CHAT_BIN to the chat example binary');
-    server = startServer(bin);
+    server = startServer(bin, { SWITCHBOARD_API_KEYS: `[${API_KEY}]` });
     base = await server.listening;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     // Two browser contexts = two cookie jars = two sessions. Tabs of one context

@@ -1,7 +1,10 @@
-// Shared by the browser suites: how to launch Debian's Chromium, bounded waits,
-// and helpers that read and drive the chat page (element ids are documented at the
-// top of examples/chat/public/app.js).
+// Shared by the browser suites and the npm package test: starting the chat
+// binary, how to launch Debian's Chromium, bounded waits, and helpers that read
+// and drive the chat page (element ids are documented at the top of
+// examples/chat/public/app.js).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 export const WAIT_MS = 10_000; // bound of every wait
 export const CHROMIUM = process.env.SWITCHBOARD_CHROMIUM ?? '/usr/bin/chromium';
@@ -64,3 +67,38 @@ export async function waitConnected(page) {
 }
 
 export const socketIdOf = (page) => page.locator('#socket-id').textContent();
+
+// Starts the chat binary on a free port (env: more environment, e.g. the API
+// keys); `listening` resolves with its address once it prints it.
+export function startServer(bin, env = {}) {
+  const proc = spawn(bin, [], {
+    env: { ...process.env, SWITCHBOARD_SERVER_LISTEN: '127.0.0.1:0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Keep the last output for failure messages. Both pipes are read to the end so
+  // a chatty server never blocks on a full pipe.
+  let output = '';
+  const keep = (line) => {
+    output = (output + line + '\n').slice(-8000);
+  };
+  createInterface({ input: proc.stderr }).on('line', keep);
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+
+  const listening = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line within ${WAIT_MS} ms:\n${output}`)), WAIT_MS);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      keep(line);
+      const m = /switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${output}`));
+    });
+  });
+  return { proc, exited, listening, output: () => output };
+}
