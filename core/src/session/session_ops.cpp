@@ -38,14 +38,6 @@ Error data_bytes_error(uint64_t max) {
                                 std::to_string(max) + " bytes (limits.session_data_bytes)"};
 }
 
-// Runs a compensating store step (taking back what a change just did) from the
-// control thread; cb answers the original change with its outcome.
-void compensate(session::SessionService& service,
-                std::function<void(SessionStore&, StoreCallback)> step, StoreCallback cb) {
-  service.with_store([step = std::move(step), cb](SessionStore& s) { step(s, cb); },
-                     [cb](Status refused) { cb(refused, nullptr); });
-}
-
 // Fails a resolved change when its store step had to be undone because a
 // concurrent change (another tab or server) took the room first.
 Future fail_if(const Future& f, std::shared_ptr<std::atomic<bool>> undone, Error e) {
@@ -115,12 +107,7 @@ std::function<void(const SessionRecord&)> SessionOps::remember() {
 }
 
 std::optional<Future> SessionOps::check_names(const Names& names) const {
-  const auto max = service_.settings().limits.channel_name_bytes;
-  if (names.get().empty()) return Future::failed({"invalid_channel", "no channel name given"});
-  for (const auto& n : names.get())
-    if (!routing::valid_channel_name(n, max))
-      return Future::failed({"invalid_channel", "channel names must be 1.." + std::to_string(max) +
-                                                    " bytes of UTF-8"});
+  if (auto bad = session::check_channel_names(service_.settings(), names.get())) return Future::failed(*bad);
   return std::nullopt;
 }
 
@@ -191,8 +178,7 @@ Future SessionOps::subscribe_now(const Names& names) {
           // A concurrent subscribe pushed the session over the bound: take back the
           // names this call added; the record after that is what gets announced.
           undone->store(true);
-          compensate(
-              self->service_,
+          self->service_.compensate(
               [id = self->id(), added, ttl](SessionStore& s2, StoreCallback done) {
                 s2.remove_channels(id, added, ttl, std::move(done));
               },
@@ -232,9 +218,8 @@ Future SessionOps::list_now() {
 }
 
 Future SessionOps::set_user_now(std::optional<std::string> user) {
-  const auto max = service_.settings().limits.user_id_bytes;
-  if (user && (user->empty() || user->size() > max))
-    return Future::failed({"bad_args", "user ids must be 1.." + std::to_string(max) + " bytes"});
+  if (user && !session::valid_user_id(service_.settings(), *user))
+    return Future::failed(session::user_id_error(service_.settings()));
   std::string old_id, old_key;
   std::optional<std::string> current;
   {
@@ -319,8 +304,7 @@ Future SessionOps::set_now(const std::string& key, Json value) {
           if (!st.is_ok() || r == nullptr || !text || data_bytes(r->data) <= max_bytes)
             return cb(st, r);
           undone->store(true);
-          compensate(
-              self->service_,
+          self->service_.compensate(
               [id = self->id(), key, previous, ttl](SessionStore& s2, StoreCallback done) {
                 s2.set_data(id, key, previous, ttl, std::move(done));
               },

@@ -39,6 +39,25 @@ uint64_t channel_bytes(const std::vector<std::string>& channels) {
   return n;
 }
 
+bool valid_user_id(const config::Settings& s, std::string_view user) {
+  return !user.empty() && user.size() <= s.limits.user_id_bytes;
+}
+
+Error user_id_error(const config::Settings& s) {
+  return {"bad_args", "user ids must be 1.." + std::to_string(s.limits.user_id_bytes) + " bytes"};
+}
+
+std::optional<Error> check_channel_names(const config::Settings& s,
+                                         const std::vector<std::string>& names) {
+  const auto max = s.limits.channel_name_bytes;
+  if (names.empty()) return Error{"invalid_channel", "no channel name given"};
+  for (const auto& n : names)
+    if (!routing::valid_channel_name(n, max))
+      return Error{"invalid_channel", "channel names must be 1.." + std::to_string(max) +
+                                          " bytes of UTF-8"};
+  return std::nullopt;
+}
+
 SessionService::SessionService(const config::Settings& settings, plugin::PluginHost& host)
     : settings_(settings),
       host_(host),
@@ -157,6 +176,11 @@ Future SessionService::change(const std::string& key, StoreOp op,
       },
       [p](Status refused) { p.reject(store_error(refused)); });
   return p.future();
+}
+
+void SessionService::compensate(StoreOp step, StoreCallback cb) {
+  host_.with_store([step = std::move(step), cb](SessionStore& s) { step(s, cb); },
+                   [cb](Status refused) { cb(refused, nullptr); });
 }
 
 Future SessionService::sign_out(const std::string& id) {

@@ -45,6 +45,15 @@ Error store_error(const Status& s);
 // What limits.session_channel_bytes counts: the sum of the names' bytes.
 uint64_t channel_bytes(const std::vector<std::string>& channels);
 
+// The checks of every session change, worded once. A user id is
+// 1..limits.user_id_bytes bytes (bad_args otherwise).
+bool valid_user_id(const config::Settings& s, std::string_view user);
+Error user_id_error(const config::Settings& s);
+// Channel names: at least one, each 1..limits.channel_name_bytes bytes
+// (invalid_channel otherwise).
+std::optional<Error> check_channel_names(const config::Settings& s,
+                                         const std::vector<std::string>& names);
+
 class SessionService {
  public:
   SessionService(const config::Settings& settings, plugin::PluginHost& host);
@@ -76,6 +85,11 @@ class SessionService {
   Future change(const std::string& key, StoreOp op, bool announce,
                 std::function<Json(const SessionRecord&)> result,
                 std::function<void(const SessionRecord&)> on_saved = {});
+
+  // For a StoreOp of change() whose first store step must be taken back (a
+  // concurrent change took the room first): runs step from the control thread,
+  // and cb, the change's callback, gets step's outcome.
+  void compensate(StoreOp step, StoreCallback cb);
 
   // Signs session id out (store, then announce, as change() does).
   Future sign_out(const std::string& id);

@@ -12,8 +12,7 @@ UserIndex::UserIndex(plugin::PluginHost& host, std::string secret, int64_t sessi
                      uint32_t max_per_user)
     : host_(host), secret_(std::move(secret)), ttl_ms_(2 * session_ttl_ms), max_per_user_(max_per_user) {}
 
-void UserIndex::set_entry(const std::string& user, const std::string& id, bool create_if_missing,
-                          StoreCallback done) {
+void UserIndex::put(const std::string& user, const std::string& id, StoreCallback done) {
   const std::string index = user_index_id(secret_, user);
   auto refused = [done](Status s) { done(s, nullptr); };
   auto set = [this, index, id, refused](StoreCallback then) {
@@ -23,14 +22,6 @@ void UserIndex::set_entry(const std::string& user, const std::string& id, bool c
         },
         refused);
   };
-  if (!create_if_missing) {
-    host_.with_store(
-        [this, index, id, done](SessionStore& store) {
-          store.set_data(index, id, std::nullopt, ttl_ms_, done);
-        },
-        refused);
-    return;
-  }
   // The index usually exists: write first, create only on NOT_FOUND. A store
   // keeps a live record on create, so two servers creating one index at once
   // both keep what the other wrote.
@@ -63,7 +54,7 @@ std::vector<UserIndex::Entry> UserIndex::live_entries(const std::string& user,
 }
 
 void UserIndex::enroll(const std::string& user, const std::string& id, Enrolled done) {
-  set_entry(user, id, true, [this, user, id, done](Status s, const SessionRecord* r) {
+  put(user, id, [this, user, id, done](Status s, const SessionRecord* r) {
     if (!s.is_ok() || r == nullptr) return done(s.is_ok() ? Status(StatusCode::kError, "no record") : s, {});
     std::vector<Entry> live = live_entries(user, *r);
     std::vector<std::string> evicted;
@@ -83,7 +74,11 @@ void UserIndex::enroll(const std::string& user, const std::string& id, Enrolled 
 }
 
 void UserIndex::withdraw(const std::string& user, const std::string& id) {
-  set_entry(user, id, false, [](Status, const SessionRecord*) {});
+  host_.with_store(
+      [this, index = user_index_id(secret_, user), id](SessionStore& store) {
+        store.set_data(index, id, std::nullopt, ttl_ms_, [](Status, const SessionRecord*) {});
+      },
+      [](Status) {});
 }
 
 void UserIndex::list(const std::string& user,

@@ -53,8 +53,8 @@ class UserIndex {
     int64_t enrolled_ms;
   };
   std::vector<Entry> live_entries(const std::string& user, const SessionRecord& r);
-  void set_entry(const std::string& user, const std::string& id, bool create_if_missing,
-                 StoreCallback done);
+  // Sets id's entry to now, creating the index when it does not exist.
+  void put(const std::string& user, const std::string& id, StoreCallback done);
 
   plugin::PluginHost& host_;
   const std::string secret_;

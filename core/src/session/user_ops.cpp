@@ -8,7 +8,6 @@
 
 #include <boost/json.hpp>
 
-#include "routing/envelope.hpp"
 #include "sync/mutex.hpp"
 
 namespace switchboard::session {
@@ -186,9 +185,11 @@ class Job : public std::enable_shared_from_this<Job> {
                     if (!st.is_ok() || r == nullptr) return cb(st, r);
                     if (r->user_id == user && channel_bytes(r->channels) <= max_bytes) return cb(st, r);
                     *instead = r->user_id == user ? Ended::kOverLimit : Ended::kGone;
-                    service.with_store(
-                        [id, added, ttl, cb](SessionStore& s2) { s2.remove_channels(id, added, ttl, cb); },
-                        [cb](Status refused) { cb(refused, nullptr); });
+                    service.compensate(
+                        [id, added, ttl](SessionStore& s2, StoreCallback done) {
+                          s2.remove_channels(id, added, ttl, std::move(done));
+                        },
+                        cb);
                   });
                 },
                 true, channels),
@@ -229,9 +230,7 @@ class UsersImpl final : public Users {
     if (u.empty() || u.size() > kMaxUsers)
       return Future::failed({"bad_args", "name 1.." + std::to_string(kMaxUsers) + " users"});
     for (const auto& user : u)
-      if (!valid_user_id(settings, user))
-        return Future::failed({"bad_args", "user ids must be 1.." +
-                                               std::to_string(settings.limits.user_id_bytes) + " bytes"});
+      if (!valid_user_id(settings, user)) return Future::failed(user_id_error(settings));
     std::vector<std::string> names;
     if (channels) {
       names = channels->get();
@@ -239,10 +238,7 @@ class UsersImpl final : public Users {
       if (names.empty() || names.size() > l.channels_per_session)
         return Future::failed({"invalid_channel", "name 1.." + std::to_string(l.channels_per_session) +
                                                       " channels (limits.channels_per_session)"});
-      for (const auto& n : names)
-        if (!routing::valid_channel_name(n, l.channel_name_bytes))
-          return Future::failed({"invalid_channel", "channel names must be 1.." +
-                                                        std::to_string(l.channel_name_bytes) + " bytes of UTF-8"});
+      if (auto bad = check_channel_names(settings, names)) return Future::failed(*bad);
     }
     Promise p;
     for_user_sessions(service_, op, u, std::move(names), [p, op](const UserOpReport& r) {

@@ -27,11 +27,6 @@ inline constexpr size_t kConcurrentSessions = 16;
 // Most users one operation may name.
 inline constexpr size_t kMaxUsers = 100;
 
-// A user id an operation may name: 1..limits.user_id_bytes bytes.
-inline bool valid_user_id(const config::Settings& s, std::string_view user) {
-  return !user.empty() && user.size() <= s.limits.user_id_bytes;
-}
-
 struct UserOpReport {
   size_t sessions = 0;    // the users' sessions now as asked
   size_t over_limit = 0;  // subscribe: sessions left unchanged by a channel bound
