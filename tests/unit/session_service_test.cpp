@@ -210,28 +210,28 @@ TEST_CASE("SessionService::change reports a store refusal as store_unavailable, 
 // ---- the user index (session/user_index.hpp) -----------------------------------
 
 namespace {
-std::vector<std::string> enroll(Service& s, const std::string& user, const std::string& id) {
-  std::promise<std::pair<Status, std::vector<std::string>>> p;
-  s.service->users().enroll(user, id, [&p](Status st, std::vector<std::string> evicted) {
-    p.set_value({st, std::move(evicted)});
-  });
-  auto f = p.get_future();
-  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  auto [st, evicted] = f.get();
-  REQUIRE(st.is_ok());
-  std::sort(evicted.begin(), evicted.end());
-  return evicted;
-}
+using Ids = std::vector<std::string>;
 
-std::vector<std::string> listed(Service& s, const std::string& user) {
-  std::promise<std::pair<Status, std::vector<std::string>>> p;
-  s.service->users().list(user, [&p](Status st, std::vector<std::string> ids) { p.set_value({st, std::move(ids)}); });
+// Starts a user-index call whose completion gets (status, ids), waits for it,
+// requires OK and returns the ids sorted.
+Ids ids_of(const std::function<void(std::function<void(Status, Ids)>)>& start) {
+  std::promise<std::pair<Status, Ids>> p;
+  start([&p](Status st, Ids ids) { p.set_value({st, std::move(ids)}); });
   auto f = p.get_future();
   REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   auto [st, ids] = f.get();
   REQUIRE(st.is_ok());
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+// The sessions evicted by the enrollment.
+Ids enroll(Service& s, const std::string& user, const std::string& id) {
+  return ids_of([&](auto done) { s.service->users().enroll(user, id, done); });
+}
+
+Ids listed(Service& s, const std::string& user) {
+  return ids_of([&](auto done) { s.service->users().list(user, done); });
 }
 
 // A store call on the control thread, waited for: the status and the record's data keys.
@@ -252,8 +252,6 @@ std::pair<Status, std::vector<std::string>> store_call(Service& s, std::function
   REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   return f.get();
 }
-
-using Ids = std::vector<std::string>;
 
 // Withdrawals are not waited for: polls what fn returns until it is want (2 s).
 bool eventually_equals(const std::function<Ids()>& fn, const Ids& want) {
