@@ -28,18 +28,11 @@ std::string seconds(std::chrono::milliseconds d) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
-
 }  // namespace
 
-bool transport_shared(const config::Settings& settings, const std::vector<std::string>& plugin_dirs) {
-  observe::Metrics metrics;
-  plugin::PluginHost host(settings, plugin_dirs, metrics, [](std::string_view) {},
-                          plugin::PluginHost::Parts::kTransportOnly);
-  return host.shared_bus();
-}
-
 Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
-                       const std::string& message, std::chrono::milliseconds timeout) {
+                       const std::string& message, std::chrono::milliseconds timeout,
+                       const std::function<Outcome()>& if_unshared) {
   const auto deadline = Clock::now() + timeout;
   const std::string& name = settings.transport.use;
   Progress progress;
@@ -53,12 +46,14 @@ Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::
         progress.cv.notify_all();
       },
       plugin::PluginHost::Parts::kTransportOnly);
-  if (!host.shared_bus())
+  if (!host.shared_bus()) {
+    if (if_unshared) return if_unshared();
     return {kExitFailed, "transport '" + name +
                              "' is not shared between processes: a message published from this "
                              "command would reach no server. Publish with a shared transport "
                              "(redis, nats, kafka), or through a server's HTTP API (--url, or "
                              "api.keys in this config)"};
+  }
   try {
     host.start();
   } catch (const std::exception& e) {

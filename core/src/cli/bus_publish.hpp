@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "cli/outcome.hpp"
@@ -18,18 +19,16 @@
 
 namespace switchboard::cli {
 
-// Loads the transport of settings from plugin_dirs, refuses one that is not
-// shared between processes (memory: the message would reach nobody), starts it,
+// Loads the transport of settings from plugin_dirs; one that is not shared
+// between processes (memory: the message would reach nobody) is handed to
+// if_unshared when given, else refused. Otherwise starts it,
 // waits until it reports CONNECTED, publishes `message`, waits until the same
 // bytes come back from the bus, stops it. Everything within `timeout`.
 // kExitOk; kExitFailed (not shared, the plugin failed to load or start, not
 // connected in time, publish refused); kExitUnknown (published, not seen back in
 // time: it may or may not be delivered).
 Outcome publish_on_bus(const config::Settings& settings, const std::vector<std::string>& plugin_dirs,
-                       const std::string& message, std::chrono::milliseconds timeout);
-
-// Whether the transport of settings is shared between processes (its plugin
-// declares SWITCHBOARD_CAP_SHARED). Loads the plugin; starts nothing.
-bool transport_shared(const config::Settings& settings, const std::vector<std::string>& plugin_dirs);
+                       const std::string& message, std::chrono::milliseconds timeout,
+                       const std::function<Outcome()>& if_unshared = {});
 
 }  // namespace switchboard::cli

@@ -268,15 +268,18 @@ int publish(const ParsedOptions& o) {
     if (key.empty())
       throw UsageError("--url needs an API key: --key KEY or SWITCHBOARD_API_KEY");
     out = publish_over_http(*endpoint, key, message, timeout);
-  } else if (!settings.api.keys.empty() && !transport_shared(settings, dirs)) {
-    // An unshared bus (memory) lives inside the server: reach it through the
-    // HTTP API of the server this config describes, with its first key.
-    out = publish_over_http(local_endpoint(settings), settings.api.keys.front(), message, timeout);
   } else {
     // Client libraries (hiredis) write without MSG_NOSIGNAL: a vanished broker
     // must be an error, not a dead process.
     std::signal(SIGPIPE, SIG_IGN);
-    out = publish_on_bus(settings, dirs, message, timeout);
+    std::function<Outcome()> via_api;
+    if (!settings.api.keys.empty())
+      // An unshared bus (memory) lives inside the server: reach it through the
+      // HTTP API of the server this config describes, with its first key.
+      via_api = [&] {
+        return publish_over_http(local_endpoint(settings), settings.api.keys.front(), message, timeout);
+      };
+    out = publish_on_bus(settings, dirs, message, timeout, via_api);
   }
   if (!out.ok()) return fail("publish", out.error, out.code);
   if (verbose) std::fprintf(stderr, "switchboard publish: published\n");
