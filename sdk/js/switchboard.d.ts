@@ -20,6 +20,14 @@ export interface ClientOptions {
    * before it fails with 'timeout' (default 30000). A positive number or Infinity.
    */
   rpcTimeoutMs?: number;
+  /**
+   * Token authentication instead of the session cookie (docs/protocol.md "Token
+   * authentication"): a signed token, or a function returning one (or a Promise of
+   * one), called before every connect. The server's close 4401 (invalid token) stops
+   * the client; 4402 (expired) makes a token function fetch a new token and connect
+   * again at once, and stops a client given a fixed string.
+   */
+  token?: string | (() => string | Promise<string>);
 }
 
 /** The error an RPC rejects with: the server's reply.err, or a client-side code. */

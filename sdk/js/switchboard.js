@@ -13,6 +13,8 @@
 // See README.md beside this file for the whole surface.
 
 const PROTOCOL_CLOSE_POLICY = 1008; // the server refused us on purpose: retrying cannot help
+const CLOSE_TOKEN_INVALID = 4401; // the token is not valid: retrying with it cannot help
+const CLOSE_TOKEN_EXPIRED = 4402; // the token expired: a token function gets a new one
 
 // A minimal event emitter. Handlers run synchronously in registration order; one
 // that throws is reported and does not stop the others (nor the rest of a batch).
@@ -120,6 +122,9 @@ function defaultUrl() {
 //   backoff    { initialMs = 250, maxMs = 5000 }: full-jitter exponential reconnect delay
 //   rpcTimeoutMs  how long a call may wait for its reply, queued time included, before
 //              it fails with 'timeout'; default 30000 (a positive number, or Infinity)
+//   token      a signed token (string) or a function returning one (or a Promise of
+//              one), called before every connect: token authentication instead of the
+//              session cookie (docs/protocol.md "Token authentication")
 export function createClient(options = {}) {
   const url = options.url ?? defaultUrl();
   if (!url) throw new TypeError('switchboard: options.url is required outside a browser');
@@ -131,6 +136,10 @@ export function createClient(options = {}) {
   const initialMs = options.backoff?.initialMs ?? 250;
   const maxMs = options.backoff?.maxMs ?? 5000;
   const rpcTimeoutMs = options.rpcTimeoutMs ?? 30000;
+  const token = options.token;
+  if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
+    throw new TypeError('switchboard: options.token must be a string or a function');
+  }
   if (typeof rpcTimeoutMs !== 'number' || !(rpcTimeoutMs > 0)) {
     throw new TypeError('switchboard: options.rpcTimeoutMs must be a positive number or Infinity');
   }
@@ -141,7 +150,8 @@ export function createClient(options = {}) {
   let socket = null; // the current WebSocket, or null between attempts
   let ready = false; // the current socket has received `ready`
   let everReady = false; // a later `ready` is a reconnect
-  let stopped = false; // close() was called, or the server closed with 1008
+  let stopped = false; // close() was called, or the server refused us (1008, a bad token)
+  let opening = 0; // bumped by every open() and close(): a token fetched for an older one is dropped
   let attempt = 0; // failed attempts since the last `ready`, for the backoff
   let retryTimer = null;
   let socketId = undefined;
@@ -152,8 +162,27 @@ export function createClient(options = {}) {
 
   function open() {
     retryTimer = null;
+    if (typeof token !== 'function') return openWith(token);
+    // A fresh token for every connect; a failing token function is a failed attempt.
+    const mine = ++opening;
+    Promise.resolve()
+      .then(() => token())
+      .then((t) => {
+        if (mine !== opening || stopped) return;
+        if (typeof t !== 'string' || t === '') throw new TypeError('the token function returned no token');
+        openWith(t);
+      })
+      .catch((e) => {
+        if (mine !== opening || stopped) return;
+        server.emit('error', [{ code: 'token_unavailable', message: e?.message ?? String(e) }]);
+        scheduleReconnect();
+      });
+  }
+
+  function openWith(t) {
+    const target = t === undefined ? url : url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(t);
     // Browsers' WebSocket takes (url, protocols) only; 'ws' takes options third.
-    const ws = headers ? new WS(url, [], { headers }) : new WS(url);
+    const ws = headers ? new WS(target, [], { headers }) : new WS(target);
     socket = ws;
     // Callbacks from a replaced socket are ignored, hence the `socket !== ws` checks.
     ws.onmessage = (ev) => {
@@ -307,14 +336,27 @@ export function createClient(options = {}) {
     // whether a retry is safe.
     failInFlight('disconnected', 'connection closed before the reply');
 
-    if (code === PROTOCOL_CLOSE_POLICY && !stopped) {
+    // Refusals retrying cannot cure: a policy close, a bad token, an expired
+    // token that no token function can replace.
+    const refused =
+      code === PROTOCOL_CLOSE_POLICY ||
+      code === CLOSE_TOKEN_INVALID ||
+      (code === CLOSE_TOKEN_EXPIRED && typeof token !== 'function');
+    if (refused && !stopped) {
       stopped = true;
       failQueued('closed', `server refused the connection (${code} ${reason})`);
     }
     // 'disconnect' reports the loss of a working connection, and the server's
     // refusal; failed reconnect attempts in between are silent.
-    if (wasReady || code === PROTOCOL_CLOSE_POLICY) server.emit('disconnect', [code, reason]);
-    if (!stopped) scheduleReconnect();
+    if (wasReady || refused) server.emit('disconnect', [code, reason]);
+    if (stopped) return;
+    // An expired token: get a new one and connect again at once.
+    if (code === CLOSE_TOKEN_EXPIRED) {
+      attempt = 0;
+      retryTimer = setTimeout(open, 0);
+      return;
+    }
+    scheduleReconnect();
   }
 
   function scheduleReconnect() {
@@ -421,6 +463,7 @@ export function createClient(options = {}) {
   function close() {
     if (stopped && !socket) return;
     stopped = true;
+    opening++;
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = null;
     failInFlight('closed', 'client closed');

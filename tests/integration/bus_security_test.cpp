@@ -65,7 +65,7 @@ std::string channel_message(size_t n, const std::string& params, const std::stri
 
 }  // namespace
 
-TEST_CASE("bus: a message naming 120,000 channels is dropped and counted; the server responds",
+TEST_CASE("bus: a message naming 120,000 channels is dropped and counted, the server responds",
           "[integration][bus_security][redis]") {
   RedisServer redis(next_log_path());
   auto srv = redis_server(redis);

@@ -492,7 +492,7 @@ ServerSettings api_settings() {
 
 }  // namespace
 
-TEST_CASE("API requests keep the connection alive; their bodies may pass 16 KiB up to the "
+TEST_CASE("API requests keep the connection alive, their bodies may pass 16 KiB up to the "
           "API's limit, other requests' may not",
           "[integration][http_security][http_api]") {
   TestServer srv(api_settings());

@@ -370,7 +370,7 @@ TEST_CASE("a slow reader is cut off and counted: other clients keep receiving",
 // stalled by a handler that blocks (against docs/threading.md) keeps at most the
 // bound's worth of bus deliveries; the rest are dropped for its connections only
 // and counted, other loops deliver everything, and the loop recovers.
-TEST_CASE("a loop stalled by a blocking handler drops deliveries past loop_inbox, counted; "
+TEST_CASE("a loop stalled by a blocking handler drops deliveries past loop_inbox, counted, "
           "other loops get everything",
           "[integration][limits]") {
   ServerSettings settings;

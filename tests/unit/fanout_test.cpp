@@ -56,7 +56,7 @@ TEST_CASE("a bus message is parsed once and reaches the matching connections of 
   CHECK(t.metrics.events_delivered == 3);
 }
 
-TEST_CASE("a stalled loop's inbox is bounded; past it events are counted, session changes kept",
+TEST_CASE("a stalled loop's inbox is bounded, past it events are counted, session changes kept",
           "[unit][fanout]") {
   TwoLoops t(/*inbox=*/3);
   FakeConn a("s1", "k1");

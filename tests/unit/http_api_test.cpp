@@ -181,7 +181,7 @@ TEST_CASE("one message or an array is published through the bus as app.publish()
   CHECK(bus[3] == routing::encode_publish(routing::Target::kSocket, {"abc"}, "tab", {}));
 }
 
-TEST_CASE("a bad message fails the whole request, naming it; nothing is published",
+TEST_CASE("a bad message fails the whole request, naming it, nothing is published",
           "[http_api]") {
   ApiUnderTest t(std::string("{keys: [\"") + kKey + "\"], max_messages: 2}");
   struct Case {

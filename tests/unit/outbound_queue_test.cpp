@@ -48,7 +48,7 @@ TEST_CASE("several waiting frames leave as one batch frame, in order", "[unit][o
   CHECK(q.bytes() == 0);
 }
 
-TEST_CASE("the bound counts waiting and in-flight bytes; a frame past it is refused",
+TEST_CASE("the bound counts waiting and in-flight bytes, a frame past it is refused",
           "[unit][outbound]") {
   OutboundQueue q(10);
   REQUIRE(q.push(frame("12345")));

@@ -125,7 +125,7 @@ StoreAnswer store_call(F&& f) {
 }
 }  // namespace
 
-TEST_CASE("memory store: creating a live id keeps its record; max_sessions refuses more",
+TEST_CASE("memory store: creating a live id keeps its record, max_sessions refuses more",
           "[session][memory]") {
   using namespace switchboard::plugin;
   auto p = load_plugin({SWITCHBOARD_PLUGIN_DIR}, "memory");

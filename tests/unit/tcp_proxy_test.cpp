@@ -227,7 +227,7 @@ TEST_CASE("tcp proxy: upstream by name", "[tcp_proxy]") {
   CHECK(round_trip(c, "by name") == "by name");
 }
 
-TEST_CASE("tcp proxy: cut closes open connections at once and refuses new ones; restore listens again",
+TEST_CASE("tcp proxy: cut closes open connections at once and refuses new ones, restore listens again",
           "[tcp_proxy]") {
   EchoServer echo;
   TcpProxy proxy("127.0.0.1", echo.port());

@@ -44,6 +44,7 @@ struct TestServer {
   observe::Metrics metrics;
   std::unique_ptr<plugin::PluginHost> host;
   std::unique_ptr<session::SessionService> sessions;
+  std::unique_ptr<auth::TokenVerifier> tokens;
   rpc::RpcRouter rpc;
   std::unique_ptr<publish::BusPublisher> publisher;
   std::unique_ptr<api::HttpApi> http_api;
@@ -58,10 +59,11 @@ struct TestServer {
                                                 [](std::string_view) {});
     host->start();
     sessions = std::make_unique<session::SessionService>(settings, *host);
+    tokens = std::make_unique<auth::TokenVerifier>(settings);
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
     http_api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
     ctx = std::unique_ptr<net::NetContext>(new net::NetContext{
-        settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc,
+        settings, metrics, host->transport_state(), host->store_state(), *sessions, *tokens, rpc,
         *publisher, *http_api,
         std::make_shared<net::ConnectionLimiter>(settings.limits.max_connections,
                                                  settings.limits.max_connections_per_ip),
@@ -251,7 +253,7 @@ TEST_CASE("a close the peer never answers ends at the first sweep after server.h
   CHECK(std::chrono::steady_clock::now() - t0 >= 300ms);
 }
 
-TEST_CASE("a protocol error: close 1002, FIN, no further frame read; the peer's end ends it",
+TEST_CASE("a protocol error: close 1002, FIN, no further frame read, the peer's end ends it",
           "[ws_connection]") {
   TestServer server;
   Peer peer(server);

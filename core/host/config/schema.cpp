@@ -147,6 +147,25 @@ const std::vector<SectionSpec>& core_schema() {
            {"requests_per_second", T::SWITCHBOARD_CONFIG_INT, "1000", false,
             "Requests per second per key (token bucket, burst of one second; 429 beyond)."},
        }},
+      {"token",
+       "Signed tokens (JWT) for clients without the session cookie: mobile apps, services, "
+       "other origins (docs/protocol.md \"Token authentication\"). Off until a key is set.",
+       {
+           {"hs256_secrets", T::SWITCHBOARD_CONFIG_STRING_LIST, "[]", false,
+            "Keys for HS256 tokens, each at least 32 bytes (keep them out of the file: "
+            "`[\"${SB_TOKEN_SECRET}\"]`); a token verifies when one of them signed it, so a "
+            "new key can be added before the old one is dropped. At most 8."},
+           {"public_keys", T::SWITCHBOARD_CONFIG_STRING_LIST, "[]", false,
+            "PEM files of public keys for RS256 (RSA, at least 2048 bits) and ES256 (EC "
+            "P-256) tokens, read at start; a token verifies when one key of its `alg` "
+            "signed it. At most 8."},
+           {"issuer", T::SWITCHBOARD_CONFIG_STRING, "", false,
+            "When set, a token's `iss` must equal it."},
+           {"audience", T::SWITCHBOARD_CONFIG_STRING, "", false,
+            "When set, a token's `aud` (a string or a list) must contain it."},
+           {"leeway", T::SWITCHBOARD_CONFIG_DURATION, "30s", false,
+            "Clock skew allowed when checking `exp` and `nbf` (at most 5m)."},
+       }},
       {"log",
        "Logging to stderr.",
        {

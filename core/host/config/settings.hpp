@@ -71,6 +71,14 @@ struct Settings {
     uint32_t max_messages = 1000;  // per request (array form)
     uint32_t requests_per_second = 1000;  // per key
   } api;
+  struct Token {  // signed tokens at connect (docs/protocol.md "Token authentication")
+    std::vector<std::string> hs256_secrets;  // HS256 keys; empty with no public keys: off
+    std::vector<std::string> public_keys;    // PEM files: RSA (RS256) or EC P-256 (ES256)
+    std::string issuer;                      // required `iss` (empty: not checked)
+    std::string audience;                    // required in `aud` (empty: not checked)
+    Millis leeway{30000};                    // clock skew allowed on exp / nbf
+    bool enabled() const { return !hs256_secrets.empty() || !public_keys.empty(); }
+  } token;
   std::string log_level = "info";
 
   // Each used plugin's validated subtree as (key, value) entries for the C ABI.

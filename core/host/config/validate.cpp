@@ -372,6 +372,20 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
                         "): lower limits.session_channel_bytes, limits.channels_per_session or "
                         "limits.user_id_bytes, or raise limits.max_bus_message_bytes");
   }
+  auto& tk = v["token"];
+  st.token.hs256_secrets = tk.at("hs256_secrets").list;
+  st.token.public_keys = tk.at("public_keys").list;
+  if (st.token.hs256_secrets.size() > 8) fail(src, "token.hs256_secrets", "at most 8 keys");
+  if (st.token.public_keys.size() > 8) fail(src, "token.public_keys", "at most 8 keys");
+  for (const auto& key : st.token.hs256_secrets)
+    if (key.size() < 32)
+      fail(src, "token.hs256_secrets",
+           "each key must be at least 32 bytes (a short HMAC key can be guessed offline "
+           "from one token)");
+  st.token.issuer = tk.at("issuer").scalar;
+  st.token.audience = tk.at("audience").scalar;
+  st.token.leeway = Millis(std::stoll(tk.at("leeway").scalar));
+  if (st.token.leeway > Millis(300000)) fail(src, "token.leeway", "must be at most 5m");
   st.log_level = v["log"].at("level").scalar;
   if (st.log_level != "debug" && st.log_level != "info" && st.log_level != "warn" &&
       st.log_level != "error")

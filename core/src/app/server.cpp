@@ -12,6 +12,7 @@
 
 #include "api/http_api.hpp"
 #include "app/client_js.hpp"
+#include "auth/token_verifier.hpp"
 #include "net/event_loop.hpp"
 #include "net/listener.hpp"
 #include "net/net_context.hpp"
@@ -33,6 +34,7 @@ namespace asio = boost::asio;
 struct Server::Impl {
   std::vector<std::string> plugin_dirs;  // before settings: load_settings() fills it
   config::Settings settings;
+  auth::TokenVerifier tokens{settings};  // reads token.public_keys: fails before any plugin loads
   observe::Metrics metrics;
   rpc::RpcRouter rpc;
   std::unique_ptr<routing::Fanout> fanout;  // outlives the loops (pending drains)
@@ -76,8 +78,8 @@ struct Server::Impl {
     users = session::make_users(*sessions);
     http_api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
     net = std::unique_ptr<net::NetContext>(new net::NetContext{
-        settings, metrics, host->transport_state(), host->store_state(), *sessions, rpc, *publisher,
-        *http_api,
+        settings, metrics, host->transport_state(), host->store_state(), *sessions, tokens, rpc,
+        *publisher, *http_api,
         std::make_shared<net::ConnectionLimiter>(settings.limits.max_connections,
                                                  settings.limits.max_connections_per_ip),
         client_js(), {}, {}});

@@ -4,12 +4,14 @@
 #include <chrono>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "net/http_limits.hpp"
 #include "net/static_files.hpp"
 #include "net/ws_connection.hpp"
 #include "net/ws_handshake.hpp"
+#include "observe/log.hpp"
 #include "session/ids.hpp"
 
 namespace switchboard::net {
@@ -257,16 +259,8 @@ void HttpSession::handle(Request req) {
   if (path == "/switchboard/session") {
     // Redeems a claim token after a session-id rotation (docs/protocol.md
     // "Session id rotation"): the HttpOnly cookie can only be set by a response.
-    std::string_view target = req.target(), token;
-    for (auto q = target.find('?'); q != std::string_view::npos;) {
-      std::string_view rest = target.substr(q + 1);
-      auto amp = rest.find('&');
-      std::string_view param = rest.substr(0, amp);
-      if (param.substr(0, 6) == "claim=") token = param.substr(6);
-      q = amp == std::string_view::npos ? amp : q + 1 + amp;
-    }
     auto answer = ctx_.sessions.redeem_claim(
-        token, session::cookie_value(req[http::field::cookie], ctx_.settings.session.cookie));
+        query_param(req.target(), "claim").value_or(""), session::cookie_value(req[http::field::cookie], ctx_.settings.session.cookie));
     auto res = make(static_cast<http::status>(answer.status), req, answer.message, "text/plain");
     res.set(http::field::cache_control, "no-store");
     if (!answer.set_cookie.empty()) res.set(http::field::set_cookie, answer.set_cookie);
@@ -326,7 +320,10 @@ void HttpSession::upgrade(Request req) {
     respond(make(st, req, why + "\n", "text/plain"), false);
   };
   if (ctx_.shutting_down) return refuse(http::status::service_unavailable, "server shutting down");
-  if (!origin_allowed(req))
+  // A token connection carries no cookie to ride on, so any origin may open one
+  // (the origin check guards cookie sessions against cross-site WebSocket hijacking).
+  const ConnectToken token = connect_token(req);
+  if (!token.value && !origin_allowed(req))
     return refuse(http::status::forbidden, "origin not allowed: " + std::string(req[http::field::origin]));
   if (auto bad = check_upgrade_request(req)) {
     // Refused before a session record is made for it.
@@ -338,38 +335,82 @@ void HttpSession::upgrade(Request req) {
   }
   // The slot taken when the connection was accepted moves to the WebSocket.
   auto ticket = std::move(ticket_);
-
-  auto cookie = session::cookie_value(req[http::field::cookie], ctx_.settings.session.cookie);
   auto shared_req = std::make_shared<Request>(std::move(req));
-  ctx_.sessions.open(cookie, peer_ip_, [self = shared_from_this(), shared_req, ticket](
-                                          Status s, session::OpenedSession o) {
-    boost::asio::post(self->loop_.ioc(), [self, shared_req, ticket, s, o = std::move(o)]() mutable {
-      if (!s.is_ok()) {
-        auto& m = self->ctx_.metrics;
-        observe::bump(m.connections_refused);
-        if (s.code() == StatusCode::kLimit) {
-          // A creation cap (429, retry later) or a full store (503).
-          observe::bump(m.sessions_refused);
-          auto res = self->make(o.retry_after_s ? http::status::too_many_requests
-                                                : http::status::service_unavailable,
-                                *shared_req, "cannot create a session: " + s.message() + "\n",
-                                "text/plain");
-          if (o.retry_after_s) res.set(http::field::retry_after, std::to_string(o.retry_after_s));
-          return self->respond(std::move(res), false);
-        }
-        return self->respond(self->make(http::status::service_unavailable, *shared_req,
-                                        "session store unavailable: " + s.message() + "\n",
-                                        "text/plain"),
-                             false);
-      }
-      if (o.created) observe::bump(self->ctx_.metrics.sessions_created);
-      auto conn = std::make_shared<WsConnection>(self->ctx_, self->loop_, self->stream_.release_socket(),
-                                                 ticket, std::move(o));
-      // Bytes read past the upgrade request (a first frame sent in the same TCP
-      // write) go with the socket.
-      conn->start(std::move(*shared_req), self->take_buffered());
-    });
-  });
+  auto opened = [self = shared_from_this(), shared_req, ticket](
+                    WsConnection::Clock::time_point token_deadline) {
+    return [self, shared_req, ticket, token_deadline](Status s, session::OpenedSession o) {
+      boost::asio::post(self->loop_.ioc(), [self, shared_req, ticket, token_deadline, s,
+                                            o = std::move(o)]() mutable {
+        self->start_websocket(shared_req, ticket, s, std::move(o), token_deadline);
+      });
+    };
+  };
+  if (!token.value) {
+    auto cookie = session::cookie_value(shared_req->base()[http::field::cookie],
+                                        ctx_.settings.session.cookie);
+    return ctx_.sessions.open(cookie, peer_ip_, opened(WsConnection::Clock::time_point::max()));
+  }
+  // Token authentication (docs/protocol.md): verified here, on the loop; a
+  // refusal is a close code, which a browser's WebSocket can read (an HTTP
+  // status it cannot).
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  std::variant<auth::TokenClaims, auth::TokenError> verdict =
+      token.twice ? auth::TokenError{false, "two tokens (query and Authorization)"}
+                  : ctx_.tokens.verify(*token.value, now_s);
+  if (auto* e = std::get_if<auth::TokenError>(&verdict)) {
+    observe::bump(ctx_.metrics.connections_refused);
+    if (observe::log_enabled(observe::Level::kDebug))
+      observe::log(observe::Level::kDebug, "ws", "token refused from " + peer_ip_ + ": " + e->why);
+    return close_after_upgrade(*shared_req,
+                               e->expired ? ws::close_code::kTokenExpired : ws::close_code::kTokenInvalid,
+                               e->why);
+  }
+  auto& claims = std::get<auth::TokenClaims>(verdict);
+  // The connection closes with 4402 once exp (+ leeway) passes.
+  const auto left = std::chrono::seconds(claims.expires_s - now_s) +
+                    std::chrono::duration_cast<std::chrono::seconds>(ctx_.settings.token.leeway);
+  const auto deadline = left > std::chrono::hours(24 * 366) ? WsConnection::Clock::time_point::max()
+                                                              : WsConnection::Clock::now() + left;
+  ctx_.sessions.open_token(claims.user, claims.channels, peer_ip_, opened(deadline));
+}
+
+void HttpSession::start_websocket(const std::shared_ptr<Request>& req,
+                                  std::shared_ptr<ConnectionLimiter::Ticket> ticket, Status s,
+                                  session::OpenedSession o,
+                                  WsConnection::Clock::time_point token_deadline) {
+  if (!s.is_ok()) {
+    auto& m = ctx_.metrics;
+    observe::bump(m.connections_refused);
+    if (s.code() == StatusCode::kLimit) {
+      // A creation cap (429, retry later) or a full store (503).
+      observe::bump(m.sessions_refused);
+      auto res = make(o.retry_after_s ? http::status::too_many_requests
+                                      : http::status::service_unavailable,
+                      *req, "cannot create a session: " + s.message() + "\n", "text/plain");
+      if (o.retry_after_s) res.set(http::field::retry_after, std::to_string(o.retry_after_s));
+      return respond(std::move(res), false);
+    }
+    return respond(make(http::status::service_unavailable, *req,
+                        "session store unavailable: " + s.message() + "\n", "text/plain"),
+                   false);
+  }
+  if (o.created) observe::bump(ctx_.metrics.sessions_created);
+  auto conn = std::make_shared<WsConnection>(ctx_, loop_, stream_.release_socket(), std::move(ticket),
+                                             std::move(o), token_deadline);
+  // Bytes read past the upgrade request (a first frame sent in the same TCP
+  // write) go with the socket.
+  conn->start(std::move(*req), take_buffered());
+}
+
+void HttpSession::close_after_upgrade(const Request& req, uint16_t code, const std::string& reason) {
+  auto out = std::make_shared<std::string>(switching_protocols_head(req) + "\r\n");
+  ws::append_close(*out, code, reason);
+  boost::asio::async_write(stream_, boost::asio::buffer(*out),
+                           [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
+                             if (!ec) self->linger_close();
+                           });
 }
 
 void HttpSession::respond(http::response<http::string_body> res, bool keep_alive) {

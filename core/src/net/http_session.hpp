@@ -13,6 +13,7 @@
 #include "net/event_loop.hpp"
 #include "net/net_context.hpp"
 #include "net/static_files.hpp"
+#include "net/ws_connection.hpp"
 
 namespace switchboard::net {
 
@@ -58,7 +59,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // The bytes read past the current request (an upgrade's first frames).
   std::string take_buffered();
   void handle(Request req);
+  // Checks an upgrade of /ws and opens its session: the cookie's, or a token's
+  // (docs/protocol.md "Token authentication").
   void upgrade(Request req);
+  // Hands the socket to a WebSocket for the opened session, or answers the
+  // failure to open it (429/503).
+  void start_websocket(const std::shared_ptr<Request>& req,
+                       std::shared_ptr<ConnectionLimiter::Ticket> ticket, Status s,
+                       session::OpenedSession o, WsConnection::Clock::time_point token_deadline);
+  // Upgrades, then closes at once with code: how a refused token is told (a
+  // browser's WebSocket sees close codes, not HTTP statuses).
+  void close_after_upgrade(const Request& req, uint16_t code, const std::string& reason);
   void respond(http::response<http::string_body> res, bool keep_alive);
   // Streams a static file's response (FileBody: one chunk in memory at a time).
   struct FileWrite;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "api/http_api.hpp"
+#include "auth/token_verifier.hpp"
 #include "config/settings.hpp"
 #include "net/connection_limiter.hpp"
 #include "net/open_connections.hpp"
@@ -22,6 +23,7 @@ struct NetContext {
   const observe::ComponentState& transport_state;  // the PluginHost's
   const observe::ComponentState& store_state;
   session::SessionService& sessions;
+  const auth::TokenVerifier& tokens;  // token connections (docs/protocol.md)
   const rpc::RpcRouter& rpc;
   Publisher& publisher;
   api::HttpApi& api;  // /api/…

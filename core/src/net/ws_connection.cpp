@@ -10,6 +10,7 @@
 #include "rpc/request_access.hpp"
 #include "rpc/rpc_frame.hpp"
 #include "session/ids.hpp"
+#include "net/ws_handshake.hpp"
 
 namespace switchboard::net {
 namespace json = boost::json;
@@ -39,18 +40,20 @@ std::chrono::milliseconds sweep_period(const config::Settings& s) {
 
 WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, asio::ip::tcp::socket&& socket,
                            std::shared_ptr<ConnectionLimiter::Ticket> ticket,
-                           session::OpenedSession session)
+                           session::OpenedSession session, Clock::time_point token_deadline)
     : ctx_(ctx),
       loop_(loop),
       socket_(std::move(socket)),
       ticket_(std::move(ticket)),
       opened_(std::make_unique<session::OpenedSession>(std::move(session))),
       bucket_(ctx.settings.limits.rpc_per_second),
-      out_(ctx.settings.limits.send_queue_bytes) {
+      out_(ctx.settings.limits.send_queue_bytes),
+      token_(opened_->token),
+      token_deadline_(token_deadline) {
   socket_id_ = session::new_socket_id();
   session_key_ = opened_->key;
   session_ = std::make_shared<detail::SessionOps>(ctx_.sessions, opened_->id, opened_->key,
-                                                  opened_->record);
+                                                  opened_->record, opened_->token);
 }
 
 WsConnection::~WsConnection() { loop_.detach(this); }
@@ -61,10 +64,7 @@ void WsConnection::start(http::request<http::string_body> req, std::string early
   // HttpSession checked the request (check_upgrade_request) before the session
   // was opened.
   std::string& out = control_out_;  // nothing else is written before the upgrade
-  out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: ";
-  out += ws::accept_key(req[http::field::sec_websocket_key]);
-  out += "\r\nServer: switchboard\r\n";
+  out = switching_protocols_head(req);
   if (opened_->issued) {
     out += "Set-Cookie: ";
     out += ctx_.sessions.set_cookie_header(opened_->id);
@@ -129,6 +129,10 @@ void WsConnection::sweep(Clock::time_point now) {
   if (phase_ == Phase::kUpgrading || phase_ == Phase::kClosing) {
     // Upgrade not done yet, or closing: bounded by the handshake timeout.
     if (now - stamp_ >= s.handshake_timeout) close_socket();
+    return;
+  }
+  if (now >= token_deadline_) {
+    close_when_written(ws::close_code::kTokenExpired, "token expired");
     return;
   }
   if (s.idle_timeout.count() > 0) {
@@ -485,6 +489,7 @@ void WsConnection::finish() {
     loop_.shard().remove(this);
   }
   loop_.detach(this);
+  if (token_) ctx_.sessions.end_token_session(session_->id(), session_->user_id());
   out_.release();
   std::string().swap(control_);
   ticket_.reset();

@@ -47,8 +47,11 @@ class WsConnection final : public routing::Connection,
  public:
   using Clock = std::chrono::steady_clock;
 
+  // token_deadline: for a token connection, when its token expires (exp plus
+  // token.leeway): the sweep closes it with 4402 from then on.
   WsConnection(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp::socket&& socket,
-               std::shared_ptr<ConnectionLimiter::Ticket> ticket, session::OpenedSession session);
+               std::shared_ptr<ConnectionLimiter::Ticket> ticket, session::OpenedSession session,
+               Clock::time_point token_deadline = Clock::time_point::max());
   ~WsConnection() override;
 
   // Answers a request that passed check_upgrade_request (net/ws_handshake.hpp)
@@ -109,6 +112,8 @@ class WsConnection final : public routing::Connection,
   // Open: the last read; before: the upgrade's start; closing: the close's start.
   Clock::time_point stamp_;
   Clock::time_point next_refresh_;
+  const bool token_;                   // a token connection: its session ends with it
+  const Clock::time_point token_deadline_;
 
   // The connection's life, in order (a later phase never goes back):
   enum class Phase : uint8_t {

@@ -41,6 +41,10 @@ constexpr uint16_t kTryAgainLater = 1013;
 // Ours (4000-4999 are for applications): the connection was closed on request (the
 // HTTP API's /api/disconnect); the client may reconnect.
 constexpr uint16_t kDisconnected = 4000;
+// A token connection (docs/protocol.md "Token authentication"): the token is not
+// valid (reconnecting with it fails again), or it expired (get a new one).
+constexpr uint16_t kTokenInvalid = 4401;
+constexpr uint16_t kTokenExpired = 4402;
 }  // namespace close_code
 
 bool valid_utf8(std::string_view s);

@@ -2,6 +2,8 @@
 
 #include <boost/beast/http/rfc7230.hpp>
 
+#include "net/ws_frame.hpp"
+
 namespace switchboard::net {
 namespace http = boost::beast::http;
 
@@ -35,6 +37,51 @@ UpgradeProblem check_upgrade_request(const http::request<http::string_body>& req
   if (req.find(http::field::sec_websocket_version) == req.end()) return {"no Sec-WebSocket-Version"};
   if (req[http::field::sec_websocket_version] != "13") return {"bad Sec-WebSocket-Version", true};
   return {};
+}
+
+std::string switching_protocols_head(const http::request<http::string_body>& req) {
+  std::string out =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: ";
+  out += ws::accept_key(req[http::field::sec_websocket_key]);
+  out += "\r\nServer: switchboard\r\n";
+  return out;
+}
+
+std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
+  std::optional<std::string_view> found;
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return found;
+  std::string_view rest = target.substr(q + 1);
+  rest = rest.substr(0, rest.find('#'));
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view param = rest.substr(0, amp);
+    if (param.size() > name.size() && param.substr(0, name.size()) == name &&
+        param[name.size()] == '=')
+      found = param.substr(name.size() + 1);
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return found;
+}
+
+ConnectToken connect_token(const http::request<http::string_body>& req) {
+  ConnectToken t;
+  t.value = query_param(req.target(), "token");
+  auto auth = req.find(http::field::authorization);
+  if (auth == req.end()) return t;
+  // Only a Bearer token counts: a proxy's Basic credentials pass through unseen.
+  std::string_view v = auth->value();
+  constexpr std::string_view kBearer = "bearer ";
+  if (v.size() < kBearer.size() || !boost::beast::iequals(v.substr(0, kBearer.size()), kBearer))
+    return t;
+  if (t.value) {
+    t.twice = true;
+    return t;
+  }
+  t.value = v.substr(kBearer.size());
+  return t;
 }
 
 }  // namespace switchboard::net

@@ -96,8 +96,12 @@ Future SessionOps::barrier(std::function<Future()> op) {
 }
 
 SessionOps::SessionOps(session::SessionService& service, std::string id, std::string key,
-                       SessionRecord snapshot)
-    : service_(service), id_(std::move(id)), key_(std::move(key)), snapshot_(std::move(snapshot)) {}
+                       SessionRecord snapshot, bool token)
+    : service_(service),
+      token_(token),
+      id_(std::move(id)),
+      key_(std::move(key)),
+      snapshot_(std::move(snapshot)) {}
 
 std::function<void(const SessionRecord&)> SessionOps::remember() {
   return [self = shared_from_this()](const SessionRecord& r) {
@@ -130,6 +134,8 @@ Future SessionOps::list() {
 }
 
 Future SessionOps::set_user(std::optional<std::string> user) {
+  if (token_)
+    return Future::failed({"bad_request", "the user of a token connection is its token's"});
   auto op = [self = shared_from_this(), user] { return self->set_user_now(user); };
   bool rotating = false;
   {

@@ -24,8 +24,10 @@ namespace switchboard::detail {
 
 class SessionOps : public std::enable_shared_from_this<SessionOps> {
  public:
+  // token: the session of a token connection (SessionService::open_token), whose
+  // user is its token's: set_user fails with bad_request.
   SessionOps(session::SessionService& service, std::string id, std::string key,
-             SessionRecord snapshot);
+             SessionRecord snapshot, bool token = false);
 
   Future subscribe(const Names& names);
   Future unsubscribe(const Names& names);
@@ -70,6 +72,7 @@ class SessionOps : public std::enable_shared_from_this<SessionOps> {
   Future barrier(std::function<Future()> op);
 
   session::SessionService& service_;
+  const bool token_;
   std::function<void(const std::string&)> claim_;
   mutable sync::Mutex mu_;
   std::string id_ SB_GUARDED_BY(mu_);

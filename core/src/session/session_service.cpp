@@ -121,17 +121,7 @@ void SessionService::open(const std::optional<std::string>& cookie_value,
   // Creates the record for id, within the creation caps. A store that already
   // has id (another tab of the browser got there first) answers with that record.
   auto create = [this, answer, refused, peer_ip, done](const std::string& id, bool issued) {
-    bool per_ip = false;
-    if (uint32_t wait = creation_limiter_.try_acquire(peer_ip, CreationLimiter::Clock::now(), per_ip)) {
-      OpenedSession o;
-      o.retry_after_s = wait;
-      done(Status(StatusCode::kLimit,
-                  std::string(per_ip ? "too many new sessions from this address"
-                                     : "too many new sessions on this server") +
-                      "; retry in " + std::to_string(wait) + " s"),
-           std::move(o));
-      return;
-    }
+    if (refuse_creation(peer_ip, done)) return;
     // Completions may run on a plugin thread; with_store hops to the control thread.
     host_.with_store(
         [this, id, on_created = answer(id, issued, true)](SessionStore& store) {
@@ -151,6 +141,84 @@ void SessionService::open(const std::optional<std::string>& cookie_value,
         });
       },
       refused);
+}
+
+bool SessionService::refuse_creation(const std::string& peer_ip,
+                                     const std::function<void(Status, OpenedSession)>& done) {
+  bool per_ip = false;
+  uint32_t wait = creation_limiter_.try_acquire(peer_ip, CreationLimiter::Clock::now(), per_ip);
+  if (!wait) return false;
+  OpenedSession o;
+  o.retry_after_s = wait;
+  done(Status(StatusCode::kLimit,
+              std::string(per_ip ? "too many new sessions from this address"
+                                 : "too many new sessions on this server") +
+                  "; retry in " + std::to_string(wait) + " s"),
+       std::move(o));
+  return true;
+}
+
+void SessionService::open_token(const std::string& user, const std::vector<std::string>& channels,
+                                const std::string& peer_ip,
+                                std::function<void(Status, OpenedSession)> done) {
+  if (refuse_creation(peer_ip, done)) return;
+  const std::string id = new_session_id();
+  auto refused = [done](Status s) { done(s, {}); };
+  // A failure after the record exists removes it again (and its index entry).
+  auto fail = [this, done, id, user](Status s) {
+    end_token_session(id, user);
+    done(s, {});
+  };
+  // The last step: the initial channels, if any, then the answer.
+  auto finish = [this, id, channels, done, fail](const SessionRecord& signed_in) {
+    auto answer = [this, id, done, fail](Status s, const SessionRecord* r) {
+      if (!s.is_ok() || !r) return fail(s.is_ok() ? Status(StatusCode::kError, "no record") : s);
+      OpenedSession o;
+      o.id = id;
+      o.key = routing_key_of(id);
+      o.record = *r;
+      o.created = true;
+      o.token = true;
+      done(Status(), std::move(o));
+    };
+    if (channels.empty()) return answer(Status(), &signed_in);
+    host_.with_store(
+        [this, id, channels, answer](SessionStore& store) {
+          store.add_channels(id, channels, settings_.limits.channels_per_session, ttl_ms_, answer);
+        },
+        fail);
+  };
+  host_.with_store(
+      [this, id, user, done, fail, finish, refused](SessionStore& store) {
+        store.create_session(id, ttl_ms_, [this, id, user, done, fail, finish](Status s, const SessionRecord*) {
+          if (!s.is_ok()) return done(s, {});
+          // Listed in the user's index before it is signed in, as a sign-in is.
+          enroll(user, id, [this, id, user, fail, finish](Status s) {
+            if (!s.is_ok()) return fail(s);
+            host_.with_store(
+                [this, id, user, fail, finish](SessionStore& store) {
+                  store.set_user(id, user, ttl_ms_, [fail, finish](Status s, const SessionRecord* r) {
+                    if (!s.is_ok() || !r) return fail(s.is_ok() ? Status(StatusCode::kError, "no record") : s);
+                    finish(*r);
+                  });
+                },
+                fail);
+          });
+        });
+      },
+      refused);
+}
+
+void SessionService::end_token_session(const std::string& id, const std::optional<std::string>& user) {
+  if (user) users_.withdraw(*user, id);
+  host_.with_store(
+      [id](SessionStore& store) {
+        store.remove(id, [id](Status s, const SessionRecord*) {
+          if (!s.is_ok() && s.code() != StatusCode::kNotFound)
+            observe::log_warn("session", "a token session's record was not removed: " + s.message());
+        });
+      },
+      [](Status) {});
 }
 
 Future SessionService::change(const std::string& key, StoreOp op,

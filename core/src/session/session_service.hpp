@@ -33,6 +33,7 @@ struct OpenedSession {
   std::string key;  // bus routing key
   SessionRecord record;
   bool issued = false;  // a new id: the response must carry Set-Cookie
+  bool token = false;   // made by open_token: ends with its connection
   bool created = false;  // the store was asked to create the record
   // On a refusal by a creation rate cap: seconds the client should wait (429
   // Retry-After). 0 for every other failure.
@@ -68,6 +69,16 @@ class SessionService {
   // gets kLimit with retry_after_s set.
   void open(const std::optional<std::string>& cookie_value, const std::string& peer_ip,
             std::function<void(Status, OpenedSession)> done);
+
+  // For a WebSocket upgrade with a verified token (auth/token_verifier.hpp): a
+  // session of its own under a fresh id never given out as a cookie, with `user`
+  // set and `channels` added, listed in the user's index before it is signed in
+  // (as a sign-in is). Passes the creation caps as open() does. Such a session
+  // lives as long as its connection: end_token_session removes it.
+  void open_token(const std::string& user, const std::vector<std::string>& channels,
+                  const std::string& peer_ip, std::function<void(Status, OpenedSession)> done);
+  // Removes a token session's record and its entry in the user's index.
+  void end_token_session(const std::string& id, const std::optional<std::string>& user);
 
   // For a page or /switchboard.js: the Set-Cookie value to send, carrying a fresh
   // signed id, when the request has no validly signed cookie; nullopt otherwise.
@@ -144,6 +155,10 @@ class SessionService {
   struct Rotation;
   void rotate_step(std::shared_ptr<Rotation> r);
   void rotate_failed(const std::shared_ptr<Rotation>& r, const Status& s);
+  // The creation caps of open() and open_token(): true when over them (done was
+  // called with kLimit and the seconds to wait).
+  bool refuse_creation(const std::string& peer_ip,
+                       const std::function<void(Status, OpenedSession)>& done);
 
   const config::Settings& settings_;
   plugin::PluginHost& host_;

@@ -346,6 +346,87 @@ test('1008 before ready still stops and reports the disconnect', () => {
   assert.deepEqual(events, [[1008, 'origin']]);
 });
 
+// Token authentication (docs/protocol.md "Token authentication").
+const settle = () => new Promise((r) => setImmediate(r)); // lets a token function's promise run
+
+test('a token string is sent as ?token= (or &token=), URL-encoded', () => {
+  client({ token: 'a.b.c' });
+  assert.equal(FakeSocket.last.url, 'ws://test/ws?token=a.b.c');
+  client({ url: 'ws://test/ws?x=1', token: 'a+b' });
+  assert.equal(FakeSocket.last.url, 'ws://test/ws?x=1&token=a%2Bb');
+  assert.throws(() => client({ token: 42 }), TypeError);
+});
+
+test('a token function is called before every connect, and may return a promise', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  let n = 0;
+  client({ token: () => Promise.resolve(`t${++n}`) });
+  await settle();
+  assert.equal(FakeSocket.last.url, 'ws://test/ws?token=t1');
+  FakeSocket.last.ready();
+  FakeSocket.last.drop(1006);
+  mock.timers.tick(1000);
+  await settle();
+  assert.equal(FakeSocket.all.length, 2);
+  assert.equal(FakeSocket.last.url, 'ws://test/ws?token=t2');
+});
+
+test('a failing token function is a failed attempt: an error event, then a retry', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  let n = 0;
+  const ss = client({
+    token: () => {
+      if (++n === 1) throw new Error('auth server down');
+      return 'ok';
+    },
+  });
+  const errors = [];
+  ss.server.on('error', (e) => errors.push(e.code));
+  await settle();
+  assert.equal(FakeSocket.all.length, 0);
+  assert.deepEqual(errors, ['token_unavailable']);
+  mock.timers.tick(1000);
+  await settle();
+  assert.equal(FakeSocket.all.length, 1);
+  assert.equal(FakeSocket.last.url, 'ws://test/ws?token=ok');
+});
+
+test('close 4401 (invalid token) stops the client', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  let n = 0;
+  const ss = client({ token: () => `t${++n}` });
+  const events = [];
+  ss.server.on('disconnect', (code) => events.push(code));
+  await settle();
+  FakeSocket.last.drop(4401, 'bad signature');
+  mock.timers.tick(60_000);
+  await settle();
+  assert.equal(n, 1);
+  assert.deepEqual(events, [4401]);
+  await assert.rejects(ss.rpc('x'), { code: 'closed' });
+});
+
+test('close 4402 (expired): a token function reconnects at once with a new token; a string stops', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  let n = 0;
+  client({ token: () => `t${++n}` });
+  await settle();
+  FakeSocket.last.ready();
+  FakeSocket.last.drop(4402, 'token expired');
+  mock.timers.tick(0);
+  await settle();
+  assert.equal(FakeSocket.all.length, 2);
+  assert.equal(FakeSocket.last.url, 'ws://test/ws?token=t2');
+
+  const fixed = client({ token: 'fixed' });
+  const events = [];
+  fixed.server.on('disconnect', (code) => events.push(code));
+  FakeSocket.last.drop(4402, 'token expired');
+  mock.timers.tick(60_000);
+  assert.equal(FakeSocket.all.length, 3);
+  assert.deepEqual(events, [4402]);
+});
+
 test('close() stops for good and fails pending and queued calls with "closed"', async () => {
   mock.timers.enable({ apis: ['setTimeout'] });
   const ss = client();
