@@ -143,18 +143,6 @@ done
 unit="$root/lib/systemd/system/switchboard.service"
 step "the unit"
 cat "$unit"
-if command -v systemd-analyze >/dev/null; then
-  # In the root: its ExecStart binary and User exist there. (Unit ordering
-  # dependencies on targets the root lacks are not what this checks.)
-  mkdir -p "$root/usr/sbin" "$root/bin"
-  if ! systemd-analyze verify --root="$root" /lib/systemd/system/switchboard.service >"$work/verify.log" 2>&1 ||
-     grep -v -E 'network-online.target|multi-user.target|^$' "$work/verify.log" | grep -q .; then
-    cat "$work/verify.log"; fail "systemd-analyze verify"
-  fi
-  echo "systemd-analyze verify: ok"
-else
-  echo "SKIPPED: systemd-analyze verify (no systemd-analyze: package systemd is not installed)"
-fi
 grep -qx 'User=switchboard' "$unit" || fail "the unit does not run as switchboard"
 grep -qx 'Restart=on-failure' "$unit" || fail "the unit has no Restart=on-failure"
 nofile="$(sed -n 's/^LimitNOFILE=//p' "$unit")"
@@ -171,6 +159,21 @@ for word in $exec_line; do
 done
 [ "${cmd[0]}" = "$root/usr/bin/switchboard" ] || fail "ExecStart does not run /usr/bin/switchboard: $exec_line"
 echo "ExecStart in the root: ${cmd[*]}"
+
+if command -v systemd-analyze >/dev/null; then
+  # The unit as installed, its ExecStart moved into the root (verify checks the
+  # program exists and is executable); any message fails (an unknown key or a
+  # bad value is only a warning to systemd).
+  mkdir -p "$work/verify"
+  sed "s|^ExecStart=.*|ExecStart=${cmd[*]}|" "$unit" >"$work/verify/switchboard.service"
+  if ! systemd-analyze verify --man=no "$work/verify/switchboard.service" >"$work/verify.log" 2>&1 ||
+     [ -s "$work/verify.log" ]; then
+    cat "$work/verify.log"; fail "systemd-analyze verify"
+  fi
+  echo "systemd-analyze verify: ok"
+else
+  echo "SKIPPED: systemd-analyze verify (no systemd-analyze: package systemd is not installed)"
+fi
 
 step "the installed config validates (check-config, plugins found beside the installed binary)"
 config="$root/etc/switchboard/switchboard.yaml"
