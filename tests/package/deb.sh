@@ -59,7 +59,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ -n "$(field Description)" ] || fail "no Description"
 depends="$(field Depends)"
 # What dpkg-shlibdeps must have found: the server's and each broker plugin's libraries.
-for lib in libc6 libstdc++6 libyaml-cpp libssl3 libhiredis libnats librdkafka passwd; do
+for lib in libc6 libstdc++6 libboost-json libyaml-cpp libssl3 libhiredis libnats librdkafka passwd; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 
@@ -183,17 +183,20 @@ cat "$work/check.log"
 
 step "the server without its plugins refuses to start (the plugins below are the root's)"
 set +e
-env -i PATH=/usr/bin:/bin SWITCHBOARD_PLUGINS_DIR="$work/out" SWITCHBOARD_SERVER_LISTEN=127.0.0.1:0 \
+mkdir -p "$work/no-plugins"
+env -i PATH=/usr/bin:/bin SWITCHBOARD_PLUGINS_DIR="$work/no-plugins" SWITCHBOARD_SERVER_LISTEN=127.0.0.1:0 \
   timeout 20 "${cmd[@]}" >"$work/noplugins.log" 2>&1
 rc=$?
 set -e
 [ "$rc" = 1 ] || { cat "$work/noplugins.log"; fail "serve with an empty plugins.dir exited $rc, expected 1"; }
+echo "exit 1: $(tail -n1 "$work/noplugins.log")"
 
 step "serve, as the unit does"
 key=package-test-key-0123456789
 # The unit's LimitNOFILE, when this shell may raise its limit that far.
 if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$nofile" ]; then nofile_cmd=(prlimit --nofile="$nofile"); else
-  echo "note: hard open-file limit $(ulimit -Hn) < LimitNOFILE=$nofile; running with the current limit"; nofile_cmd=(); fi
+  echo "note: the hard open-file limit here is $(ulimit -Hn) < LimitNOFILE=$nofile, and may not be raised; running with it"
+  nofile_cmd=(); fi
 (cd "$root/var/lib/switchboard" &&
  exec env -i PATH=/usr/bin:/bin HOME=/var/lib/switchboard \
    SWITCHBOARD_PLUGINS_DIR="$root/usr/lib/switchboard/plugins" \
