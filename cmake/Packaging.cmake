@@ -59,6 +59,12 @@ library, the plugin SDK, the conformance kit and the plugin template.")
 # librdkafka for the plugins. `passwd` for the postinst's useradd; building an
 # app or a plugin against the headers needs the -dev packages (Suggests).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+find_program(SWITCHBOARD_DPKG_SHLIBDEPS dpkg-shlibdeps)
+if(NOT SWITCHBOARD_DPKG_SHLIBDEPS)
+  # CPack would then make a package whose Depends lacks every library (it only
+  # says so in passing); tests/package/deb.sh fails on it.
+  message(STATUS "dpkg-shlibdeps not found (package dpkg-dev): a .deb made now would not depend on its libraries")
+endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "g++ (>= 4:12), cmake (>= 3.25), libboost1.81-dev, libboost-json1.81-dev, libyaml-cpp-dev, libssl-dev")
 
