@@ -2,7 +2,8 @@
 # The Debian package, built and used as an operator would (docs/packages.md):
 #   deb.sh BUILD_DIR WORK_DIR VERSION
 # 1. cpack -G DEB on the build tree (into WORK_DIR/out);
-# 2. the .deb's control fields, maintainer scripts, conffiles and contents;
+# 2. the .deb's control fields, maintainer scripts, conffiles and contents; the
+#    scripts' real-system branch with stubbed tools (maintainer_scripts.sh);
 # 3. its dependencies resolve on this machine (apt-get --simulate; ldd of every
 #    ELF file it ships);
 # 4. dpkg installs it into a throwaway root (WORK_DIR/root, an empty dpkg
@@ -72,6 +73,13 @@ for s in postinst prerm postrm; do
 done
 [ "$(cat "$work/control/conffiles")" = /etc/switchboard/switchboard.yaml ] ||
   fail "conffiles: $(cat "$work/control/conffiles")"
+
+step "maintainer scripts on a real system (stubbed account and systemd tools, private mounts)"
+set +e
+"$here/maintainer_scripts.sh" "$work/control" "$work/maintainer-scripts"
+rc=$?
+set -e
+[ "$rc" = 0 ] || [ "$rc" = 77 ] || fail "the maintainer scripts' real-system branch (above)"
 
 step "contents"
 dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' >"$work/contents"
