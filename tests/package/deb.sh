@@ -205,11 +205,26 @@ key=package-test-key-0123456789
 if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$nofile" ]; then nofile_cmd=(prlimit --nofile="$nofile"); else
   echo "note: the hard open-file limit here is $(ulimit -Hn) < LimitNOFILE=$nofile, and may not be raised; running with it"
   nofile_cmd=(); fi
+# The unit's User= and NoNewPrivileges=: as root, the server runs as `nobody`
+# (the switchboard user exists in the root only) under no_new_privs, when
+# nobody can reach the installed files (a build tree below a 0700 folder cannot).
+user_cmd=()
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+  drop=(setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups --no-new-privs)
+  if "${drop[@]}" test -x "${cmd[0]}" -a -r "$config" -a -r "$root/usr/lib/switchboard/plugins/libswitchboard_memory.so"; then
+    user_cmd=("${drop[@]}"); chown nobody "$root/var/lib/switchboard"
+    echo "running as nobody, no_new_privs"
+  else
+    echo "note: nobody cannot read the installed files here (a private parent folder); running as $(id -un)"
+  fi
+else
+  echo "note: running as $(id -un) (not root: no user to switch to)"
+fi
 (cd "$root/var/lib/switchboard" &&
  exec env -i PATH=/usr/bin:/bin HOME=/var/lib/switchboard \
    SWITCHBOARD_PLUGINS_DIR="$root/usr/lib/switchboard/plugins" \
    SWITCHBOARD_SERVER_LISTEN=127.0.0.1:0 SWITCHBOARD_API_KEYS="[$key]" \
-   "${nofile_cmd[@]}" "${cmd[@]}" >"$work/serve.out" 2>"$work/serve.err") &
+   "${nofile_cmd[@]}" "${user_cmd[@]}" "${cmd[@]}" >"$work/serve.out" 2>"$work/serve.err") &
 server_pid=$!
 port=""
 for _ in $(seq 100); do
@@ -219,7 +234,10 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$port" ] || { cat "$work/serve.out" "$work/serve.err"; fail "no 'switchboard listening on' line within 10 s"; }
-echo "listening on 127.0.0.1:$port (pid $server_pid)"
+echo "listening on 127.0.0.1:$port (pid $server_pid, user $(stat -c %U "/proc/$server_pid"))"
+if [ "${#user_cmd[@]}" -gt 0 ]; then
+  [ "$(stat -c %U "/proc/$server_pid")" = nobody ] || fail "the server does not run as nobody"
+fi
 
 health="$(curl -sS --max-time 5 -w '\n%{http_code}' "http://127.0.0.1:$port/healthz")"
 echo "/healthz: $health"
