@@ -12,6 +12,7 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1
 TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates mosquitto libmosquitto-dev redis-server redis-tools python3
   nats-server
   kcat default-jre-headless maven  # a real Kafka broker (tests/support/broker_ctl.sh kafka): Java 17, jars via Maven
+  dpkg-dev systemd  # tests/package: dpkg-shlibdeps (cpack's Depends), systemd-analyze verify
   clang libclang-rt-14-dev)  # scripts/fuzz: clang 14 and its libFuzzer/ASan/UBSan runtimes
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
