@@ -3,6 +3,12 @@
 //
 //   SWITCHBOARD_CHAT_BIN=build/bin/chat node --test tests/e2e/chat.test.mjs
 //
+// With SWITCHBOARD_E2E_TLS=1 the same suite runs over https and wss: the server
+// gets a certificate made for the run (server.tls_cert / tls_key), Chromium is
+// told to ignore certificate errors (that browser only), curl trusts the
+// certificate, and one more test checks the page is https, the socket wss and
+// the session cookie Secure.
+//
 // Absence is never asserted after a sleep. Every server publish goes through one
 // bus in one order, and each connection receives in that order; so once a later
 // "barrier" broadcast has reached a tab, any earlier event meant for it would have
@@ -14,8 +20,10 @@ import { execFile } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import {
   WAIT_MS, CHROMIUM, CHROMIUM_ARGS, withTimeout, tabName, token, lines, expectLine, expectNoLine,
-  submit, waitFor, waitConnected, socketIdOf, startServer,
+  submit, waitFor, waitConnected, socketIdOf, startServer, makeCertificate,
 } from './chat_page.mjs';
+
+const TLS = process.env.SWITCHBOARD_E2E_TLS === '1' ? makeCertificate() : null;
 
 
 // ---------------------------------------------------------------------------
@@ -28,7 +36,7 @@ const API_KEY = `e2e-api-key-${process.pid}-0123456789`;
 // resolves with curl's output (the answer's body) and the HTTP status.
 function curlPublish(base, body) {
   return new Promise((resolve, reject) => {
-    execFile('curl', ['-sS', '-X', 'POST', `${base}/api/publish`, '-H', `Authorization: Bearer ${API_KEY}`,
+    execFile('curl', [...(TLS ? ['--cacert', TLS.cert] : []), '-sS', '-X', 'POST', `${base}/api/publish`, '-H', `Authorization: Bearer ${API_KEY}`,
       '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(body), '-w', '\n%{http_code}'],
     { timeout: WAIT_MS }, (err, stdout) => {
       if (err) return reject(err);
@@ -71,9 +79,12 @@ describe('chat example in a browser', { timeout: 120_000 }, () => {
   before(async () => {
     const bin = process.env.SWITCHBOARD_CHAT_BIN;
     assert.ok(bin, 'set SWITCHBOARD_CHAT_BIN to the chat example binary');
-    server = startServer(bin, { SWITCHBOARD_API_KEYS: `[${API_KEY}]` });
+    const tlsEnv = TLS ? { SWITCHBOARD_SERVER_TLS_CERT: TLS.cert, SWITCHBOARD_SERVER_TLS_KEY: TLS.key } : {};
+    server = startServer(bin, { SWITCHBOARD_API_KEYS: `[${API_KEY}]`, ...tlsEnv });
     base = await server.listening;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    if (TLS) assert.match(base, /^https:/, 'a TLS server says https');
+    const args = TLS ? [...CHROMIUM_ARGS, '--ignore-certificate-errors'] : CHROMIUM_ARGS;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
     // Two browser contexts = two cookie jars = two sessions. Tabs of one context
     // open one after the other so the second already has the first's cookie.
     const contextA = await browser.newContext();
@@ -228,6 +239,17 @@ describe('chat example in a browser', { timeout: 120_000 }, () => {
     await barrier();
     await expectNoLine(A1, 'message', { text });
     await expectNoLine(A2, 'message', { text });
+  });
+
+  it('over TLS: the page is https, the socket wss, the session cookie Secure', { skip: !TLS }, async () => {
+    assert.equal(await A1.evaluate(() => location.protocol), 'https:');
+    const cookies = await A1.context().cookies(base);
+    const sid = cookies.find((c) => c.name === 'sb.sid');
+    assert.ok(sid, `a session cookie: ${JSON.stringify(cookies)}`);
+    assert.equal(sid.secure, true, 'Secure');
+    // The tab is connected, and an https page may only open wss:// (Chromium
+    // blocks ws:// from it as mixed content); the server is TLS-only anyway.
+    await waitFor(A1, '#status[data-state="connected"]');
   });
 
   it('no page raised an error', () => {

@@ -3,7 +3,10 @@
 // and drive the chat page (element ids are documented at the top of
 // examples/chat/public/app.js).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const WAIT_MS = 10_000; // bound of every wait
@@ -70,6 +73,18 @@ export const socketIdOf = (page) => page.locator('#socket-id').textContent();
 
 // Starts the chat binary on a free port (env: more environment, e.g. the API
 // keys); `listening` resolves with its address once it prints it.
+// A self-signed certificate for localhost and 127.0.0.1 (EC P-256, one day),
+// made with the openssl command in dir (a fresh temporary folder by default):
+// { cert, key } paths. The test's clients trust it, or skip verification.
+export function makeCertificate(dir = mkdtempSync(join(tmpdir(), 'sb-tls-')), name = 'server') {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-days', '1', '-subj', `/CN=localhost ${name}`,
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { cert, key, dir };
+}
+
 export function startServer(bin, env = {}) {
   const proc = spawn(bin, [], {
     env: { ...process.env, SWITCHBOARD_SERVER_LISTEN: '127.0.0.1:0', ...env },
@@ -88,7 +103,7 @@ export function startServer(bin, env = {}) {
     const timer = setTimeout(() => reject(new Error(`no "listening" line within ${WAIT_MS} ms:\n${output}`)), WAIT_MS);
     createInterface({ input: proc.stdout }).on('line', (line) => {
       keep(line);
-      const m = /switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      const m = /switchboard listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(line);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);

@@ -63,7 +63,7 @@ struct TestServer {
     publisher = std::make_unique<publish::BusPublisher>(settings, *host);
     http_api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
     ctx = std::unique_ptr<net::NetContext>(new net::NetContext{
-        settings, metrics, host->transport_state(), host->store_state(), *sessions, *tokens, rpc,
+        settings, metrics, host->transport_state(), host->store_state(), *sessions, *tokens, nullptr, rpc,
         *publisher, *http_api,
         std::make_shared<net::ConnectionLimiter>(settings.limits.max_connections,
                                                  settings.limits.max_connections_per_ip),

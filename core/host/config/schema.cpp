@@ -42,6 +42,14 @@ const std::vector<SectionSpec>& core_schema() {
            {"keepalive_timeout", T::SWITCHBOARD_CONFIG_DURATION, "5s", false,
             "How long a keep-alive HTTP connection may sit idle between requests before it is "
             "closed (the first request has server.handshake_timeout)."},
+           {"tls_cert", T::SWITCHBOARD_CONFIG_STRING, "", false,
+            "PEM file of the certificate chain (leaf first). Set with `tls_key`, the listener "
+            "speaks TLS only (https, wss: TLS 1.2 and 1.3, forward-secret AEAD ciphers) and the "
+            "session cookie gets `Secure`; SIGHUP reloads both files without dropping "
+            "connections (docs/operations.md \"TLS\"). Empty: plain HTTP."},
+           {"tls_key", T::SWITCHBOARD_CONFIG_STRING, "", false,
+            "PEM file of the private key of `tls_cert` (unencrypted; keep it readable by the "
+            "server's user only)."},
        }},
       {"session",
        "Sessions: the cookie and the store that keeps userId, channels and data.",
@@ -57,7 +65,7 @@ const std::vector<SectionSpec>& core_schema() {
             "a shared one (redis) refuses to start without it."},
            {"cookie_secure", T::SWITCHBOARD_CONFIG_BOOL, "false", false,
             "Add `Secure` to the session cookie (set it when clients reach the server over "
-            "HTTPS, e.g. behind a TLS proxy)."},
+            "HTTPS through a TLS proxy; with server.tls_cert it is always on)."},
            {"cookie_max_age", T::SWITCHBOARD_CONFIG_DURATION, "0s", false,
             "`Max-Age` of the session cookie; 0: none, the cookie ends with the browser session."},
            {"claim_ttl", T::SWITCHBOARD_CONFIG_DURATION, "60s", false,

@@ -28,6 +28,9 @@ struct Settings {
     Millis write_interval{0};
     uint32_t keepalive_requests = 100;  // HTTP requests per connection
     Millis keepalive_timeout{5000};     // idle time between HTTP requests
+    std::string tls_cert;  // PEM certificate chain; with tls_key: the listener is TLS only
+    std::string tls_key;   // PEM private key
+    bool tls() const { return !tls_cert.empty(); }
   } server;
   struct Session {
     std::string store;

@@ -293,6 +293,12 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   if (st.server.keepalive_timeout.count() < 1)
     fail(src, "server.keepalive_timeout", "must be at least 1ms");
 
+  st.server.tls_cert = sv.at("tls_cert").scalar;
+  st.server.tls_key = sv.at("tls_key").scalar;
+  if (st.server.tls_cert.empty() != st.server.tls_key.empty())
+    fail(src, st.server.tls_cert.empty() ? "server.tls_cert" : "server.tls_key",
+         "server.tls_cert and server.tls_key go together (both set: TLS; both empty: plain HTTP)");
+
   auto& se = v["session"];
   st.session.store = se.at("store").scalar;
   st.session.cookie = se.at("cookie").scalar;
@@ -302,7 +308,8 @@ Settings validate(const Config& config, const std::vector<SectionSpec>& plugin_s
   st.session.ttl = Millis(std::stoll(se.at("ttl").scalar));
   if (st.session.ttl.count() < 1000) fail(src, "session.ttl", "must be at least 1s");
   st.session.secret = se.at("secret").scalar;
-  st.session.cookie_secure = se.at("cookie_secure").scalar == "true";
+  // A cookie set over TLS is sent back over TLS only.
+  st.session.cookie_secure = se.at("cookie_secure").scalar == "true" || st.server.tls();
   st.session.cookie_max_age = Millis(std::stoll(se.at("cookie_max_age").scalar));
   if (st.session.cookie_max_age.count() % 1000 != 0)
     fail(src, "session.cookie_max_age", "must be whole seconds (Max-Age counts seconds)");

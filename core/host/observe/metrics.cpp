@@ -54,6 +54,14 @@ std::string Metrics::prometheus_text(const LiveState& live) const {
   counter(o, "switchboard_connections_refused_total",
           "Upgrades refused (origin, connection caps, session store down).",
           connections_refused.load());
+  counter(o, "switchboard_tls_handshake_failures_total",
+          "TLS handshakes that failed or timed out (a TLS listener only).",
+          tls_handshake_failures.load());
+  counter(o, "switchboard_tls_reloads_total", "SIGHUP reloads of the TLS certificate and key.",
+          tls_reloads.load());
+  counter(o, "switchboard_tls_reload_failures_total",
+          "SIGHUP reloads refused (a bad file); the previous certificate stays in use.",
+          tls_reload_failures.load());
   counter(o, "switchboard_events_published_total", "Messages handed to the transport.",
           events_published.load());
   counter(o, "switchboard_events_delivered_total", "Event frames queued to connections.",

@@ -26,6 +26,9 @@ struct LiveState {
 struct Metrics {
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> connections_refused{0};  // origin, caps, store down
+  std::atomic<uint64_t> tls_handshake_failures{0};  // server.tls_cert: handshakes that failed
+  std::atomic<uint64_t> tls_reloads{0};             // SIGHUP reloads that took effect
+  std::atomic<uint64_t> tls_reload_failures{0};     // SIGHUP reloads refused (bad files)
   std::atomic<uint64_t> events_published{0};     // handed to the transport
   std::atomic<uint64_t> events_delivered{0};     // frames queued to connections
   std::atomic<uint64_t> control_queue_full{0};  // refused: limits.control_queue

@@ -35,6 +35,9 @@ struct Server::Impl {
   std::vector<std::string> plugin_dirs;  // before settings: load_settings() fills it
   config::Settings settings;
   auth::TokenVerifier tokens{settings};  // reads token.public_keys: fails before any plugin loads
+  // server.tls_cert / tls_key read likewise; null for plain HTTP.
+  std::unique_ptr<net::TlsContext> tls =
+      settings.server.tls() ? std::make_unique<net::TlsContext>(settings.server) : nullptr;
   observe::Metrics metrics;
   rpc::RpcRouter rpc;
   std::unique_ptr<routing::Fanout> fanout;  // outlives the loops (pending drains)
@@ -78,7 +81,7 @@ struct Server::Impl {
     users = session::make_users(*sessions);
     http_api = std::make_unique<api::HttpApi>(settings, *publisher, *sessions, host->transport_state());
     net = std::unique_ptr<net::NetContext>(new net::NetContext{
-        settings, metrics, host->transport_state(), host->store_state(), *sessions, tokens, rpc,
+        settings, metrics, host->transport_state(), host->store_state(), *sessions, tokens, tls.get(), rpc,
         *publisher, *http_api,
         std::make_shared<net::ConnectionLimiter>(settings.limits.max_connections,
                                                  settings.limits.max_connections_per_ip),
@@ -86,6 +89,37 @@ struct Server::Impl {
   }
 
   ~Impl() { shutdown(); }
+
+  // SIGINT / SIGTERM stop the server; SIGHUP reloads the TLS files (and is
+  // otherwise only logged), then the next signal is awaited.
+  void wait_signal() {
+    signals->async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload_tls();
+        return wait_signal();
+      }
+      observe::log_info("server", std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+      request_stop();
+    });
+  }
+
+  void reload_tls() {
+    if (!tls) {
+      observe::log_info("server", "received SIGHUP: nothing to reload (no server.tls_cert)");
+      return;
+    }
+    Status s = tls->reload();
+    if (s.is_ok()) {
+      observe::bump(metrics.tls_reloads);
+      observe::log_info("server", "received SIGHUP: TLS certificate and key reloaded (" +
+                                      settings.server.tls_cert + "); open connections keep theirs");
+    } else {
+      observe::bump(metrics.tls_reload_failures);
+      observe::log_error("server", "received SIGHUP: TLS reload failed, still serving the "
+                                   "previous certificate: " + s.message());
+    }
+  }
 
   void start() {
     {
@@ -103,7 +137,7 @@ struct Server::Impl {
     std::string host_name = settings.server.listen_host;
     if (host_name.empty() || host_name == "0.0.0.0" || host_name == "::") host_name = "localhost";
     if (host_name.find(':') != std::string::npos) host_name = "[" + host_name + "]";
-    std::printf("switchboard listening on http://%s:%u\n", host_name.c_str(),
+    std::printf("switchboard listening on %s://%s:%u\n", tls ? "https" : "http", host_name.c_str(),
                 static_cast<unsigned>(listener->port()));
     std::fflush(stdout);
     observe::log_info("server", "transport=" + settings.transport.use + " store=" +
@@ -181,12 +215,9 @@ uint16_t Server::port() const { return impl_->listener ? impl_->listener->port()
 int Server::run() {
   // Handle signals before anything is printed: a supervisor may send SIGTERM as
   // soon as it reads the listening line.
-  impl_->signals = std::make_unique<asio::signal_set>(impl_->loops[0]->ioc(), SIGINT, SIGTERM);
-  impl_->signals->async_wait([impl = impl_.get()](boost::system::error_code ec, int sig) {
-    if (ec) return;
-    observe::log_info("server", std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
-    impl->request_stop();
-  });
+  impl_->signals =
+      std::make_unique<asio::signal_set>(impl_->loops[0]->ioc(), SIGINT, SIGTERM, SIGHUP);
+  impl_->wait_signal();
   impl_->start();
   return impl_->wait();
 }

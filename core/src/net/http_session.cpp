@@ -30,11 +30,19 @@ std::string_view path_of(std::string_view target) {
 }  // namespace
 
 HttpSession::HttpSession(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp::socket&& socket)
-    : ctx_(ctx), loop_(loop), stream_(std::move(socket)) {
+    : ctx_(ctx), loop_(loop), stream_(socket.get_executor()) {
   beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
+  auto ep = socket.remote_endpoint(ec);
   peer_ip_ = ec ? "?" : ep.address().to_string();
+  if (ctx_.tls) {
+    tls_ctx_ = ctx_.tls->current();
+    tls_ = std::make_unique<TlsStream>(std::move(socket), *tls_ctx_);
+  } else {
+    stream_.socket() = std::move(socket);
+  }
 }
+
+beast::tcp_stream& HttpSession::tcp() { return tls_ ? tls_->next_layer() : stream_; }
 
 void HttpSession::run() {
   // Every accepted connection holds a slot from here on, plain HTTP too: idle
@@ -45,7 +53,20 @@ void HttpSession::run() {
     return reject(http::status::service_unavailable, ticket.status().message());
   }
   ticket_ = std::move(ticket.value());
-  do_read();
+  if (!tls_) return do_read();
+  // TLS: the handshake first, under the same deadline as a request's headers.
+  tcp().expires_after(ctx_.settings.server.handshake_timeout);
+  tls_->async_handshake(boost::asio::ssl::stream_base::server,
+                        [self = shared_from_this()](beast::error_code ec) {
+                          if (ec) {
+                            observe::bump(self->ctx_.metrics.tls_handshake_failures);
+                            if (observe::log_enabled(observe::Level::kDebug))
+                              observe::log(observe::Level::kDebug, "tls",
+                                           "handshake with " + self->peer_ip_ + " failed: " + ec.message());
+                            return;  // the connection closes
+                          }
+                          self->do_read();
+                        });
 }
 
 void HttpSession::do_read() {
@@ -59,10 +80,11 @@ void HttpSession::do_read() {
   if (requests_ > 0 && buffer_.size() == 0) {
     // Between two requests the idle limit applies; once bytes arrive the request
     // gets the handshake timeout like the first one.
-    stream_.expires_after(ctx_.settings.server.keepalive_timeout);
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            beast::bind_front_handler(&HttpSession::on_first_bytes,
-                                                      shared_from_this()));
+    tcp().expires_after(ctx_.settings.server.keepalive_timeout);
+    with_stream([&](auto& s) {
+      s.async_read_some(buffer_.prepare(kFirstReadBytes),
+                        beast::bind_front_handler(&HttpSession::on_first_bytes, shared_from_this()));
+    });
     return;
   }
   read_request();
@@ -78,9 +100,11 @@ void HttpSession::read_request() {
   // The head first: what it says decides how much body may follow (the API's
   // bodies may be larger than any other request's, once its key is checked).
   api_request_ = false;
-  stream_.expires_after(ctx_.settings.server.handshake_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+  tcp().expires_after(ctx_.settings.server.handshake_timeout);
+  with_stream([&](auto& s) {
+    http::async_read_header(s, buffer_, *parser_,
+                            beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+  });
 }
 
 void HttpSession::on_header(beast::error_code ec, std::size_t) {
@@ -126,14 +150,18 @@ void HttpSession::reject_body_limit() {
 
 void HttpSession::send_continue() {
   auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-    if (!ec) self->read_body();
+  with_stream([&](auto& s) {
+    http::async_write(s, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (!ec) self->read_body();
+    });
   });
 }
 
 void HttpSession::read_body() {
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  with_stream([&](auto& s) {
+    http::async_read(s, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  });
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
@@ -300,12 +328,14 @@ void HttpSession::send_file(FileResponse res, bool keep_alive) {
 void HttpSession::write_file(std::shared_ptr<FileWrite> w, bool keep_alive) {
   // A deadline per write, not per response: a large download goes on as long as
   // the client keeps taking bytes, and one that stalls is dropped.
-  stream_.expires_after(ctx_.settings.server.handshake_timeout);
+  tcp().expires_after(ctx_.settings.server.handshake_timeout);
   auto& sr = w->sr;
-  http::async_write_some(stream_, sr, [self = shared_from_this(), w = std::move(w), keep_alive](
-                                          beast::error_code ec, std::size_t) mutable {
-    if (!ec && !w->sr.is_done()) return self->write_file(std::move(w), keep_alive);
-    self->after_write(ec, keep_alive);
+  with_stream([&](auto& s) {
+    http::async_write_some(s, sr, [self = shared_from_this(), w = std::move(w), keep_alive](
+                                      beast::error_code ec, std::size_t) mutable {
+      if (!ec && !w->sr.is_done()) return self->write_file(std::move(w), keep_alive);
+      self->after_write(ec, keep_alive);
+    });
   });
 }
 
@@ -397,8 +427,15 @@ void HttpSession::start_websocket(const std::shared_ptr<Request>& req,
                    false);
   }
   if (o.created) observe::bump(ctx_.metrics.sessions_created);
-  auto conn = std::make_shared<WsConnection>(ctx_, loop_, stream_.release_socket(), std::move(ticket),
-                                             std::move(o), token_deadline);
+  std::shared_ptr<WsConnection> conn;
+  if (tls_) {
+    tcp().expires_never();  // the WebSocket keeps its own deadlines (its loop's sweep)
+    conn = std::make_shared<WsConnection>(ctx_, loop_, std::move(tls_), std::move(tls_ctx_),
+                                          std::move(ticket), std::move(o), token_deadline);
+  } else {
+    conn = std::make_shared<WsConnection>(ctx_, loop_, stream_.release_socket(), std::move(ticket),
+                                          std::move(o), token_deadline);
+  }
   // Bytes read past the upgrade request (a first frame sent in the same TCP
   // write) go with the socket.
   conn->start(std::move(*req), take_buffered());
@@ -407,21 +444,25 @@ void HttpSession::start_websocket(const std::shared_ptr<Request>& req,
 void HttpSession::close_after_upgrade(const Request& req, uint16_t code, const std::string& reason) {
   auto out = std::make_shared<std::string>(switching_protocols_head(req) + "\r\n");
   ws::append_close(*out, code, reason);
-  boost::asio::async_write(stream_, boost::asio::buffer(*out),
-                           [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
-                             if (!ec) self->linger_close();
-                           });
+  with_stream([&](auto& s) {
+    boost::asio::async_write(s, boost::asio::buffer(*out),
+                             [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
+                               if (!ec) self->linger_close();
+                             });
+  });
 }
 
 void HttpSession::respond(http::response<http::string_body> res, bool keep_alive) {
   keep_alive = keep_alive_after(keep_alive);
   auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
   sp->keep_alive(keep_alive);  // the last answer says Connection: close
-  stream_.expires_after(ctx_.settings.server.handshake_timeout);
-  http::async_write(stream_, *sp,
-                    [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
-                      self->after_write(ec, keep_alive);
-                    });
+  tcp().expires_after(ctx_.settings.server.handshake_timeout);
+  with_stream([&](auto& s) {
+    http::async_write(s, *sp,
+                      [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
+                        self->after_write(ec, keep_alive);
+                      });
+  });
 }
 
 bool HttpSession::keep_alive_after(bool wanted) const {
@@ -436,22 +477,23 @@ void HttpSession::after_write(beast::error_code ec, bool keep_alive) {
 
 void HttpSession::linger_close() {
   beast::error_code ignored;
-  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  tcp().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
   buffer_.clear();
-  stream_.expires_after(std::min<std::chrono::milliseconds>(
+  tcp().expires_after(std::min<std::chrono::milliseconds>(
       kLingerTime, ctx_.settings.server.handshake_timeout));
   drain(kLingerBytes);
 }
 
 void HttpSession::drain(size_t budget) {
   // Reads into the buffer's spare space without committing: nothing is kept.
-  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                          [self = shared_from_this(), budget](beast::error_code ec, std::size_t n) {
-                            // EOF (the usual end), the deadline or the budget: the
-                            // last reference goes and the socket closes.
-                            if (ec || n >= budget) return;
-                            self->drain(budget - n);
-                          });
+  // Below TLS, if any: what is discarded need not be decrypted.
+  tcp().async_read_some(buffer_.prepare(kFirstReadBytes),
+                        [self = shared_from_this(), budget](beast::error_code ec, std::size_t n) {
+                          // EOF (the usual end), the deadline or the budget: the
+                          // last reference goes and the socket closes.
+                          if (ec || n >= budget) return;
+                          self->drain(budget - n);
+                        });
 }
 
 }  // namespace switchboard::net

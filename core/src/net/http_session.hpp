@@ -1,4 +1,6 @@
-// One accepted TCP connection before (or instead of) a WebSocket: reads HTTP
+// One accepted TCP connection before (or instead of) a WebSocket: on a TLS
+// listener (server.tls_cert) the TLS handshake first, under
+// server.handshake_timeout; then reads HTTP
 // requests under a deadline and answers them — /healthz, /metrics,
 // /switchboard.js, the HTTP API (/api/…), static files — or upgrades /ws after the origin check, the
 // connection caps and the session lookup. Runs on its loop's thread.
@@ -83,9 +85,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // fits any response type); nullopt otherwise.
   std::optional<std::string> page_cookie(const Request& req) const;
 
+  // The TCP stream under TLS, or the plain one.
+  beast::tcp_stream& tcp();
+  // Runs f with the stream requests are read from and answers written to.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_) f(*tls_);
+    else f(stream_);
+  }
+
   NetContext& ctx_;
   EventLoop& loop_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;  // plain HTTP (unused under TLS)
+  std::shared_ptr<TlsContext::Context> tls_ctx_;  // TLS: the context it started with
+  std::unique_ptr<TlsStream> tls_;                // TLS: the connection
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_ip_;

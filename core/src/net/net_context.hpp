@@ -10,6 +10,7 @@
 #include "config/settings.hpp"
 #include "net/connection_limiter.hpp"
 #include "net/open_connections.hpp"
+#include "net/tls_context.hpp"
 #include "observe/metrics.hpp"
 #include "rpc/rpc_router.hpp"
 #include "session/session_service.hpp"
@@ -24,6 +25,7 @@ struct NetContext {
   const observe::ComponentState& store_state;
   session::SessionService& sessions;
   const auth::TokenVerifier& tokens;  // token connections (docs/protocol.md)
+  TlsContext* tls;                    // server.tls_cert set: the listener is TLS; else nullptr
   const rpc::RpcRouter& rpc;
   Publisher& publisher;
   api::HttpApi& api;  // /api/…

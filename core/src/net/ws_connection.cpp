@@ -56,7 +56,25 @@ WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, asio::ip::tcp::sock
                                                   opened_->record, opened_->token);
 }
 
+WsConnection::WsConnection(NetContext& ctx, EventLoop& loop, std::unique_ptr<TlsStream> tls,
+                           std::shared_ptr<TlsContext::Context> tls_ctx,
+                           std::shared_ptr<ConnectionLimiter::Ticket> ticket,
+                           session::OpenedSession session, Clock::time_point token_deadline)
+    : WsConnection(ctx, loop, asio::ip::tcp::socket(loop.ioc()), std::move(ticket),
+                   std::move(session), token_deadline) {
+  tls_ctx_ = std::move(tls_ctx);
+  tls_ = std::move(tls);
+}
+
 WsConnection::~WsConnection() { loop_.detach(this); }
+
+asio::ip::tcp::socket& WsConnection::tcp() { return tls_ ? tls_->next_layer().socket() : socket_; }
+
+template <class Buffers, class Handler>
+void WsConnection::write(const Buffers& bufs, Handler&& handler) {
+  if (tls_) asio::async_write(*tls_, bufs, std::forward<Handler>(handler));
+  else asio::async_write(socket_, bufs, std::forward<Handler>(handler));
+}
 
 void WsConnection::start(http::request<http::string_body> req, std::string early) {
   stamp_ = Clock::now();
@@ -73,12 +91,11 @@ void WsConnection::start(http::request<http::string_body> req, std::string early
   out += "\r\n";
   backlog_ = std::move(early);  // read_backlog() takes it after the upgrade
   write_ = Write::kControl;
-  asio::async_write(socket_, asio::buffer(out),
-                    [self = shared_from_this()](error_code ec, std::size_t) {
-                      self->write_ = Write::kNone;
-                      std::string().swap(self->control_out_);
-                      self->on_handshake(ec);
-                    });
+  write(asio::buffer(out), [self = shared_from_this()](error_code ec, std::size_t) {
+    self->write_ = Write::kNone;
+    std::string().swap(self->control_out_);
+    self->on_handshake(ec);
+  });
 }
 
 void WsConnection::on_handshake(error_code ec) {
@@ -86,11 +103,15 @@ void WsConnection::on_handshake(error_code ec) {
     close_socket();
     return;
   }
-  error_code nb;
-  socket_.non_blocking(true, nb);
-  if (nb) {
-    close_socket();
-    return;
+  if (tls_) {
+    tls_in_ = std::make_unique<char[]>(kTlsReadBytes);
+  } else {
+    error_code nb;
+    socket_.non_blocking(true, nb);
+    if (nb) {
+      close_socket();
+      return;
+    }
   }
   phase_ = Phase::kOpen;
   stamp_ = Clock::now();
@@ -157,6 +178,7 @@ void WsConnection::sweep(Clock::time_point now) {
 }
 
 void WsConnection::wait_read() {
+  if (tls_) return read_tls();  // a read is the wait under TLS
   socket_.async_wait(asio::ip::tcp::socket::wait_read,
                      [self = shared_from_this()](error_code ec) {
                        if (ec) {
@@ -169,6 +191,7 @@ void WsConnection::wait_read() {
 
 void WsConnection::read_socket() {
   if (phase_ == Phase::kEnded) return;
+  if (tls_) return read_tls();
   int budget = kMessagesPerEvent;
   char* buf = loop_.scratch();
   for (;;) {
@@ -185,23 +208,45 @@ void WsConnection::read_socket() {
       close_socket();
       return;
     }
-    if (phase_ < Phase::kClosing) {
-      stamp_ = Clock::now();
-      ping_sent_ = false;
-    }
-    size_t pos = 0;
-    if (!consume(buf, n, pos, budget)) return;
-    if (pos < n) {
-      // Fairness: the rest waits behind the loop's other work.
-      backlog_.assign(buf + pos, n - pos);
-      asio::post(loop_.ioc(), [self = shared_from_this()] { self->read_backlog(); });
-      return;
-    }
+    if (!on_bytes(buf, n, budget)) return;
     if (n < EventLoop::kScratchBytes) {
       wait_read();  // most likely drained: the wait reports readiness if not
       return;
     }
   }
+}
+
+void WsConnection::read_tls() {
+  tls_->async_read_some(asio::buffer(tls_in_.get(), kTlsReadBytes),
+                        [self = shared_from_this()](error_code ec, std::size_t n) {
+                          if (self->phase_ == Phase::kEnded) return;
+                          if (ec) {
+                            // EOF, reset, a TLS error: the peer is gone.
+                            if (observe::log_enabled(observe::Level::kDebug))
+                              observe::log(observe::Level::kDebug, "ws",
+                                           "connection " + self->socket_id_ + " ended: " + ec.message());
+                            self->close_socket();
+                            return;
+                          }
+                          int budget = kMessagesPerEvent;
+                          if (self->on_bytes(self->tls_in_.get(), n, budget)) self->read_tls();
+                        });
+}
+
+bool WsConnection::on_bytes(char* buf, size_t n, int& budget) {
+  if (phase_ < Phase::kClosing) {
+    stamp_ = Clock::now();
+    ping_sent_ = false;
+  }
+  size_t pos = 0;
+  if (!consume(buf, n, pos, budget)) return false;
+  if (pos < n) {
+    // Fairness: the rest waits behind the loop's other work.
+    backlog_.assign(buf + pos, n - pos);
+    asio::post(loop_.ioc(), [self = shared_from_this()] { self->read_backlog(); });
+    return false;
+  }
+  return true;
 }
 
 void WsConnection::read_backlog() {
@@ -375,9 +420,7 @@ void WsConnection::flush() {
 
 void WsConnection::start_write(asio::const_buffer payload) {
   std::array<asio::const_buffer, 2> bufs{asio::const_buffer(out_header_, out_header_len_), payload};
-  asio::async_write(socket_, bufs, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_write(ec);
-  });
+  write(bufs, [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
 }
 
 void WsConnection::queue_control(uint8_t opcode, std::string_view payload) {
@@ -416,7 +459,7 @@ void WsConnection::on_write(error_code ec) {
     }
     // Wait for the peer's close (or EOF); the sweep bounds the wait.
     error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    tcp().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     return;
   }
   if (!control_.empty()) {
@@ -470,13 +513,13 @@ void WsConnection::cut_off() {
   }
   // A write is stuck behind a full socket buffer: drop the socket.
   error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  tcp().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   close_socket();
 }
 
 void WsConnection::close_socket() {
   error_code ignored;
-  socket_.close(ignored);
+  tcp().close(ignored);
   finish();
 }
 

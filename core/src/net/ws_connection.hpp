@@ -11,7 +11,8 @@
 //
 // The WebSocket protocol is our own (ws_frame.hpp), straight on the TCP socket:
 // an idle connection holds no read buffer and no pending read operation, only a
-// readiness wait. Readable, it reads into its loop's scratch buffer and handles
+// readiness wait. Under TLS (server.tls_cert) it holds a pending read into a
+// buffer of its own (4 KiB) and OpenSSL's state. Readable, it reads into its loop's scratch buffer and handles
 // every complete frame in place (at most kMessagesPerEvent messages, then the
 // rest waits in a copy behind the loop's other work). Idle pings, the idle
 // timeout and the session TTL refresh are driven by the loop's sweep.
@@ -32,6 +33,7 @@
 #include "net/event_loop.hpp"
 #include "net/net_context.hpp"
 #include "net/outbound_queue.hpp"
+#include "net/tls_context.hpp"
 #include "net/ws_frame.hpp"
 #include "routing/index.hpp"
 #include "rpc/rate_limiter.hpp"
@@ -50,6 +52,12 @@ class WsConnection final : public routing::Connection,
   // token_deadline: for a token connection, when its token expires (exp plus
   // token.leeway): the sweep closes it with 4402 from then on.
   WsConnection(NetContext& ctx, EventLoop& loop, boost::asio::ip::tcp::socket&& socket,
+               std::shared_ptr<ConnectionLimiter::Ticket> ticket, session::OpenedSession session,
+               Clock::time_point token_deadline = Clock::time_point::max());
+  // On a TLS listener: the connection after its handshake, and the context it
+  // started with (kept while the connection lives, whatever a reload does).
+  WsConnection(NetContext& ctx, EventLoop& loop, std::unique_ptr<TlsStream> tls,
+               std::shared_ptr<TlsContext::Context> tls_ctx,
                std::shared_ptr<ConnectionLimiter::Ticket> ticket, session::OpenedSession session,
                Clock::time_point token_deadline = Clock::time_point::max());
   ~WsConnection() override;
@@ -75,9 +83,23 @@ class WsConnection final : public routing::Connection,
  private:
   static constexpr int kMessagesPerEvent = 16;
 
+  static constexpr size_t kTlsReadBytes = 4096;
+
+  // The TCP socket, under TLS or not.
+  boost::asio::ip::tcp::socket& tcp();
+  // Writes bufs on the connection (through TLS when there is TLS).
+  template <class Buffers, class Handler>
+  void write(const Buffers& bufs, Handler&& handler);
+
   void on_handshake(boost::system::error_code ec);
   void wait_read();
   void read_socket();
+  // TLS: one read into tls_in_ at a time (decryption needs a buffer that lives
+  // as long as the read does); what arrives is handled as read_socket() does.
+  void read_tls();
+  // Handles n bytes read into buf; false when no further read may start now
+  // (the connection ended, or the rest waits in the backlog).
+  bool on_bytes(char* buf, size_t n, int& budget);
   void read_backlog();
   // Handles the events in data[pos, size); false when the connection ended.
   bool consume(char* data, size_t size, size_t& pos, int& budget);
@@ -97,7 +119,10 @@ class WsConnection final : public routing::Connection,
 
   NetContext& ctx_;
   EventLoop& loop_;
-  boost::asio::ip::tcp::socket socket_;
+  boost::asio::ip::tcp::socket socket_;  // plain (unused under TLS)
+  std::shared_ptr<TlsContext::Context> tls_ctx_;
+  std::unique_ptr<TlsStream> tls_;        // TLS: the connection
+  std::unique_ptr<char[]> tls_in_;        // TLS: the read buffer (kTlsReadBytes)
   std::shared_ptr<ConnectionLimiter::Ticket> ticket_;
   std::unique_ptr<session::OpenedSession> opened_;  // until the upgrade is done
   std::shared_ptr<detail::SessionOps> session_;
