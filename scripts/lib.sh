@@ -9,7 +9,7 @@ SUDO=""
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libssl-dev libhiredis-dev libnats-dev librdkafka-dev)
 # What the test suite needs on top.
-TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates mosquitto libmosquitto-dev redis-server redis-tools python3
+TEST_PACKAGES=(catch2 chromium nodejs npm curl ca-certificates openssl mosquitto libmosquitto-dev redis-server redis-tools python3
   nats-server
   kcat default-jre-headless maven  # a real Kafka broker (tests/support/broker_ctl.sh kafka): Java 17, jars via Maven
   dpkg-dev systemd  # tests/package: dpkg-shlibdeps (cpack's Depends), systemd-analyze verify

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "switchboard/config.hpp"
@@ -52,11 +53,18 @@ Result<std::shared_ptr<TlsContext::Context>> TlsContext::load(const std::string&
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1)
     return fail("server.tls_cert: " + cert + ": not a PEM certificate chain (" + openssl_error() + ")");
-  if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1)
+  FILE* f = std::fopen(key.c_str(), "r");
+  EVP_PKEY* pkey = f ? PEM_read_PrivateKey(f, nullptr, nullptr, nullptr) : nullptr;
+  if (f) std::fclose(f);
+  if (!pkey)
     return fail("server.tls_key: " + key + ": not an unencrypted PEM private key (" +
                 openssl_error() + ")");
-  if (SSL_CTX_check_private_key(native) != 1)
+  const bool matches = SSL_CTX_use_PrivateKey(native, pkey) == 1 && SSL_CTX_check_private_key(native) == 1;
+  EVP_PKEY_free(pkey);
+  if (!matches) {
+    ERR_clear_error();
     return fail("server.tls_key: " + key + " is not the key of " + cert);
+  }
   return ctx;
 }
 
