@@ -80,7 +80,11 @@ describe('TLS on the listener', { timeout: 120_000 }, () => {
     live = { cert: join(a.dir, 'live.crt'), key: join(a.dir, 'live.key') };
     copyFileSync(a.cert, live.cert);
     copyFileSync(a.key, live.key);
-    server = startServer(bin, { SWITCHBOARD_SERVER_TLS_CERT: live.cert, SWITCHBOARD_SERVER_TLS_KEY: live.key });
+    server = startServer(bin, {
+      SWITCHBOARD_SERVER_TLS_CERT: live.cert,
+      SWITCHBOARD_SERVER_TLS_KEY: live.key,
+      SWITCHBOARD_SERVER_HANDSHAKE_TIMEOUT: '2s', // bounds the TLS handshake too
+    });
     const base = await server.listening;
     assert.match(base, /^https:\/\/127\.0\.0\.1:\d+$/);
     port = Number(new URL(base).port);
@@ -125,6 +129,24 @@ describe('TLS on the listener', { timeout: 120_000 }, () => {
       'plain request on the TLS port',
     );
     assert.ok(!reply.startsWith('HTTP/'), `no HTTP answer: ${JSON.stringify(reply.slice(0, 40))}`);
+    assert.equal(await metric('switchboard_tls_handshake_failures_total'), before + 1);
+  });
+
+  it('a client that never finishes the handshake is dropped after server.handshake_timeout', async () => {
+    const before = await metric('switchboard_tls_handshake_failures_total');
+    const started = Date.now();
+    await withTimeout(
+      new Promise((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port }); // connects, sends nothing
+        s.on('close', resolve);
+        s.on('error', resolve);
+        s.resume();
+      }),
+      WAIT_MS,
+      'the server closing a silent connection',
+    );
+    const took = Date.now() - started;
+    assert.ok(took >= 1500, `closed after ${took} ms, not before the 2 s timeout`);
     assert.equal(await metric('switchboard_tls_handshake_failures_total'), before + 1);
   });
 
