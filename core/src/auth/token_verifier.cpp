@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "session/base64url.hpp"
 #include "session/session_service.hpp"
 #include "switchboard/config.hpp"
 
@@ -23,37 +24,6 @@ namespace switchboard::auth {
 namespace json = boost::json;
 
 namespace {
-
-int b64url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-// Strict base64url without padding (RFC 7515 §2): other characters, padding,
-// an impossible length or non-zero unused bits make it not a token.
-std::optional<std::string> b64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = b64url_value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
 
 std::optional<json::object> parse_object(const std::string& text, uint32_t max_depth) {
   json::parse_options opts;
@@ -184,9 +154,9 @@ std::variant<TokenClaims, TokenError> TokenVerifier::verify(std::string_view tok
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
     return invalid("not a signed JWT (three base64url parts)");
-  auto header_text = b64url_decode(token.substr(0, dot1));
-  auto payload_text = b64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
-  auto signature = b64url_decode(token.substr(dot2 + 1));
+  auto header_text = session::unbase64url(token.substr(0, dot1));
+  auto payload_text = session::unbase64url(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto signature = session::unbase64url(token.substr(dot2 + 1));
   if (!header_text || !payload_text || !signature)
     return invalid("not a signed JWT (three base64url parts)");
   const uint32_t depth = settings_.limits.json_max_depth;

@@ -1,5 +1,7 @@
 #include "session/claim_token.hpp"
 
+#include "session/base64url.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -15,60 +17,6 @@ namespace {
 constexpr size_t kIvBytes = 12;
 constexpr size_t kTagBytes = 16;
 constexpr std::string_view kClaimAad = "claim";
-constexpr const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url(const unsigned char* p, size_t n) {
-  std::string out;
-  out.reserve((n * 4 + 2) / 3);
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-  }
-  if (n - i == 1) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-  } else if (n - i == 2) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8);
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-  }
-  return out;
-}
-
-int b64_digit(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-std::optional<std::vector<unsigned char>> unbase64url(std::string_view s) {
-  if (s.size() % 4 == 1) return std::nullopt;
-  std::vector<unsigned char> out;
-  out.reserve(s.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int d = b64_digit(c);
-    if (d < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<unsigned char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 std::string sha256_hex(std::string_view s) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -122,17 +70,18 @@ std::optional<std::string> Sealer::open(std::string_view token, std::string_view
   if (token.size() > kMaxClaimTokenChars) return std::nullopt;
   auto raw = unbase64url(token);
   if (!raw || raw->size() < kIvBytes + kTagBytes) return std::nullopt;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(raw->data());
   const size_t n = raw->size() - kIvBytes - kTagBytes;
   std::string plain(n, '\0');
   Ctx ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), raw->data()) == 1 &&
+  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), bytes) == 1 &&
             EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                               static_cast<int>(aad.size())) == 1 &&
             EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
-                              raw->data() + kIvBytes, static_cast<int>(n)) == 1 &&
+                              bytes + kIvBytes, static_cast<int>(n)) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes),
-                                raw->data() + kIvBytes + n) == 1;
+                                const_cast<unsigned char*>(bytes) + kIvBytes + n) == 1;
   // The tag check happens here: a forged or altered token fails.
   if (!ok || EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len, &len) != 1)
     return std::nullopt;
