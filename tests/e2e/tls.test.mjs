@@ -12,6 +12,7 @@
 // with rejectUnauthorized: true.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -21,6 +22,14 @@ import { WAIT_MS, withTimeout, startServer, makeCertificate } from './chat_page.
 import { createClient } from '../../sdk/js/switchboard.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const API_KEY = `tls-test-key-${process.pid}-0123456789`;
+
+// The switchboard command: { code, output }.
+const cli = (args, env = {}) =>
+  new Promise((resolve) => {
+    execFile(process.env.SWITCHBOARD_CLI_BIN, args, { env: { ...process.env, ...env }, timeout: WAIT_MS },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, output: stdout + stderr }));
+  });
 
 describe('TLS on the listener', { timeout: 120_000 }, () => {
   let server;
@@ -84,6 +93,7 @@ describe('TLS on the listener', { timeout: 120_000 }, () => {
       SWITCHBOARD_SERVER_TLS_CERT: live.cert,
       SWITCHBOARD_SERVER_TLS_KEY: live.key,
       SWITCHBOARD_SERVER_HANDSHAKE_TIMEOUT: '2s', // bounds the TLS handshake too
+      SWITCHBOARD_API_KEYS: `[${API_KEY}]`,
     });
     const base = await server.listening;
     assert.match(base, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -156,6 +166,33 @@ describe('TLS on the listener', { timeout: 120_000 }, () => {
     const cookie = [res.headers['set-cookie']].flat().find((c) => c.startsWith('sb.sid='));
     assert.ok(cookie, 'a session cookie');
     assert.match(cookie, /; Secure(;|$)/);
+  });
+
+  it('switchboard publish reaches a TLS server: --config pinned to its certificate, --url checked by name', async () => {
+    const c = createClient({ url: `wss://127.0.0.1:${port}/ws` });
+    clients.push(c);
+    await withTimeout(new Promise((r) => c.server.once('ready', r)), WAIT_MS, 'wss client ready');
+    const got = () => withTimeout(new Promise((r) => c.event.once('flash', r)), WAIT_MS, 'flash from the CLI');
+
+    // The server's own config (memory transport, api.keys): https to server.listen,
+    // trusting exactly server.tls_cert although it names localhost, not 127.0.0.1.
+    const config = join(a.dir, 'sb.yaml');
+    writeFileSync(config, `server: {listen: "127.0.0.1:${port}", tls_cert: "${live.cert}", tls_key: "${live.key}"}\napi: {keys: ["${API_KEY}"]}\n`);
+    let flash = got();
+    let r = await cli(['publish', '--config', config, '--strings', 'all', 'flash', 'via config']);
+    assert.equal(r.code, 0, r.output);
+    assert.equal(await flash, 'via config');
+
+    // --url: the system's CAs do not know a self-signed certificate...
+    r = await cli(['publish', '--url', `https://localhost:${port}`, '--strings', 'all', 'flash', 'x'], { SWITCHBOARD_API_KEY: API_KEY });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /TLS handshake failed with https:\/\/localhost:\d+: certificate verify failed/);
+    // ...OpenSSL's SSL_CERT_FILE makes it trusted; the name must match (localhost, 127.0.0.1 in the SAN).
+    flash = got();
+    r = await cli(['publish', '--url', `https://localhost:${port}`, '--strings', 'all', 'flash', 'via url'],
+      { SWITCHBOARD_API_KEY: API_KEY, SSL_CERT_FILE: live.cert });
+    assert.equal(r.code, 0, r.output);
+    assert.equal(await flash, 'via url');
   });
 
   it('SIGHUP reloads the certificate for new connections, open ones stay; a bad file changes nothing', async () => {

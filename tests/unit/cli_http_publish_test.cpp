@@ -96,9 +96,20 @@ TEST_CASE("cli: --url forms", "[cli]") {
   CHECK(v6.target() == "/api/publish");
 }
 
+TEST_CASE("cli: https URLs default to port 443 and check the certificate by name", "[cli]") {
+  auto e = parse_http_url("https://sb.example/x/");
+  CHECK(e.tls);
+  CHECK(e.port == "443");
+  CHECK(e.host == "sb.example");
+  CHECK(e.pinned_cert.empty());
+  CHECK(e.target() == "/x/api/publish");
+  CHECK_FALSE(parse_http_url("http://sb.example").tls);
+}
+
 TEST_CASE("cli: bad --url values are usage errors", "[cli]") {
-  CHECK(url_error("127.0.0.1:8080") == "--url must start with http://");
-  CHECK(url_error("https://h") .rfind("--url: https is not supported", 0) == 0);
+  CHECK(url_error("127.0.0.1:8080") == "--url must start with http:// or https://");
+  CHECK(url_error("ftp://h") == "--url must start with http:// or https://");
+  CHECK(url_error("https://") == "--url has no host");
   CHECK(url_error("http://") == "--url has no host");
   CHECK(url_error("http://:80") == "--url has no host");
   CHECK(url_error("http://h:") == "--url: bad port ''");
@@ -129,6 +140,14 @@ TEST_CASE("cli: the server a config describes, as this machine reaches it", "[cl
   CHECK(at("fd00::5", 8080).host_header == "[fd00::5]:8080");
   CHECK(at("10.1.2.3", 8080).target() == "/api/publish");
   CHECK_THROWS_AS(at("127.0.0.1", 0), UsageError);
+  CHECK_FALSE(at("127.0.0.1", 8080).tls);
+  // A TLS server: https, pinned to the config's own certificate.
+  s.server.tls_cert = "/etc/sb/cert.pem";
+  s.server.tls_key = "/etc/sb/key.pem";
+  auto tls = at("0.0.0.0", 8443);
+  CHECK(tls.tls);
+  CHECK(tls.pinned_cert == "/etc/sb/cert.pem");
+  CHECK(tls.host_header == "127.0.0.1:8443");
 }
 
 TEST_CASE("cli: the publish request", "[cli]") {

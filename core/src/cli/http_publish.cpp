@@ -4,8 +4,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
@@ -41,16 +43,16 @@ HttpEndpoint local_endpoint(const config::Settings& settings) {
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
   else if (host == "::") host = "::1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return parse_http_url("http://" + host + ":" + std::to_string(s.listen_port));
+  HttpEndpoint e = parse_http_url(std::string(s.tls() ? "https://" : "http://") + host + ":" +
+                                  std::to_string(s.listen_port));
+  e.pinned_cert = s.tls_cert;
+  return e;
 }
 
 HttpEndpoint parse_http_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind("https://", 0) == 0)
-    throw UsageError("--url: https is not supported (plain http only; reach a TLS endpoint "
-                     "through a local proxy or tunnel)");
-  if (url.rfind(kScheme, 0) != 0) throw UsageError("--url must start with http://");
-  std::string_view rest = url.substr(kScheme.size());
+  const bool tls = url.rfind("https://", 0) == 0;
+  if (!tls && url.rfind("http://", 0) != 0) throw UsageError("--url must start with http:// or https://");
+  std::string_view rest = url.substr(tls ? 8 : 7);
   if (rest.find_first_of("?#") != std::string_view::npos)
     throw UsageError("--url must not have a query or fragment");
   size_t slash = rest.find('/');
@@ -59,6 +61,7 @@ HttpEndpoint parse_http_url(std::string_view url) {
   if (authority.find('@') != std::string_view::npos)
     throw UsageError("--url must not hold user info (give the key with --key or SWITCHBOARD_API_KEY)");
   HttpEndpoint e;
+  e.tls = tls;
   e.host_header = std::string(authority);
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
@@ -75,7 +78,7 @@ HttpEndpoint parse_http_url(std::string_view url) {
   }
   if (e.host.empty()) throw UsageError("--url has no host");
   if (port.empty() && authority.find(':') == std::string_view::npos) {
-    e.port = "80";
+    e.port = tls ? "443" : "80";
   } else {
     bool digits = !port.empty() && port.size() <= 5 &&
                   port.find_first_not_of("0123456789") == std::string_view::npos;
@@ -131,10 +134,9 @@ Outcome interpret_publish_response(unsigned status, std::string_view body) {
 Outcome publish_over_http(const HttpEndpoint& endpoint, std::string_view key,
                           std::string message, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const std::string where = "http://" + endpoint.host_header;
+  const std::string where = (endpoint.tls ? "https://" : "http://") + endpoint.host_header;
   asio::io_context ioc;
   tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBody);
@@ -145,30 +147,63 @@ Outcome publish_over_http(const HttpEndpoint& endpoint, std::string_view key,
                                    (ec == beast::error::timeout ? "timed out" : ec.message())};
   };
 
+  // https: the server's certificate is checked (the header comment says how).
+  asio::ssl::context tls_ctx(asio::ssl::context::tls_client);
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
+  std::optional<beast::tcp_stream> plain_stream;
+  if (endpoint.tls) {
+    beast::error_code ec;
+    tls_ctx.set_verify_mode(asio::ssl::verify_peer);
+    if (endpoint.pinned_cert.empty()) {
+      tls_ctx.set_default_verify_paths(ec);
+    } else {
+      tls_ctx.load_verify_file(endpoint.pinned_cert, ec);
+      // The pinned certificate is a trust anchor even when a CA issued it.
+      X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(tls_ctx.native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
+    }
+    if (ec) return Outcome{kExitFailed, "cannot load the certificates to check " + where + " with: " + ec.message()};
+    tls_stream.emplace(ioc, tls_ctx);
+    if (endpoint.pinned_cert.empty()) {
+      tls_stream->set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
+      SSL_set_tlsext_host_name(tls_stream->native_handle(), endpoint.host.c_str());  // SNI
+    }
+  } else {
+    plain_stream.emplace(ioc);
+  }
+  beast::tcp_stream& tcp_layer = tls_stream ? tls_stream->next_layer() : *plain_stream;
+
+  // The request and its answer, on either stream.
+  auto exchange = [&](auto& stream) {
+    http::async_write(stream, req, [&](beast::error_code ec, size_t) {
+      if (ec) return failed("cannot send the request to", ec);
+      http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
+        if (ec == http::error::body_limit) {
+          out = interpret_publish_response(parser.get().result_int(), "");
+        } else if (ec) {
+          // The request went out: the server may have published it.
+          out = Outcome{kExitUnknown, "sent the request to " + where + " but got no answer (" +
+                                          (ec == beast::error::timeout ? "timed out" : ec.message()) +
+                                          "): it may or may not have been published"};
+        } else {
+          out = interpret_publish_response(parser.get().result_int(), parser.get().body());
+        }
+      });
+    });
+  };
+
   resolver.async_resolve(endpoint.host, endpoint.port, [&](beast::error_code ec, tcp::resolver::results_type results) {
     if (ec) return failed("cannot resolve", ec);
-    stream.expires_at(deadline);
-    stream.async_connect(results, [&](beast::error_code ec, const tcp::endpoint&) {
+    tcp_layer.expires_at(deadline);
+    tcp_layer.async_connect(results, [&](beast::error_code ec, const tcp::endpoint&) {
       if (ec) return failed("cannot connect to", ec);
-      http::async_write(stream, req, [&](beast::error_code ec, size_t) {
-        if (ec) return failed("cannot send the request to", ec);
-        http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
-          if (ec == http::error::body_limit) {
-            out = interpret_publish_response(parser.get().result_int(), "");
-          } else if (ec) {
-            // The request went out: the server may have published it.
-            out = Outcome{kExitUnknown, "sent the request to " + where + " but got no answer (" +
-                                            (ec == beast::error::timeout ? "timed out"
-                                                                          : ec.message()) +
-                                            "): it may or may not have been published"};
-          } else {
-            out = interpret_publish_response(parser.get().result_int(), parser.get().body());
-          }
-        });
+      if (!tls_stream) return exchange(*plain_stream);
+      tls_stream->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
+        if (ec) return failed("TLS handshake failed with", ec);
+        exchange(*tls_stream);
       });
     });
   });
-  // The stream's deadline bounds connect, write and read; this bounds resolving.
+  // The stream's deadline bounds connect, handshake, write and read; this bounds resolving.
   ioc.run_until(deadline + std::chrono::milliseconds(100));
   if (!out) out = Outcome{kExitFailed, "cannot resolve " + where + ": timed out"};
   return *out;

@@ -9,8 +9,11 @@
 // answered 200 {"published":1}, or an error status with
 // {"error":{"code":"…","message":"…"}} (400 bad body, 401 missing or wrong key,
 // 404 API disabled, 413 body too large, 429 rate limited, 503 transport down).
-// Plain HTTP only (Boost.Beast, one connection per publish, one deadline for
-// resolving, connecting, writing and reading).
+// http or https (Boost.Beast; one connection per publish, one deadline for
+// resolving, connecting, the TLS handshake, writing and reading). https checks
+// the server's certificate: against the system's CAs and the URL's host name,
+// or, for the server a config describes, against that config's own
+// server.tls_cert (pinned: no name check, the config names the certificate).
 #pragma once
 
 #include <chrono>
@@ -30,15 +33,18 @@ struct HttpEndpoint {
   std::string port;       // "80" when the URL has none
   std::string base_path;  // "" or "/prefix" (no trailing slash)
   std::string host_header;  // host[:port] as the URL spelled it
+  bool tls = false;         // https
+  std::string pinned_cert;  // https: trust this PEM certificate (chain) only, no name check
   std::string target() const { return base_path + "/api/publish"; }
 };
 
-// http://HOST[:PORT][/PATH]. Throws UsageError for anything else (https, user
-// info, a query or fragment, a bad port).
+// http(s)://HOST[:PORT][/PATH] (default port 80 / 443). Throws UsageError for
+// anything else (user info, a query or fragment, a bad port).
 HttpEndpoint parse_http_url(std::string_view url);
 
 // The server a config describes, reached from this machine: server.listen, a
-// wildcard address (empty, 0.0.0.0, ::) as loopback. Throws UsageError for port 0.
+// wildcard address (empty, 0.0.0.0, ::) as loopback; https pinned to
+// server.tls_cert when the config has TLS. Throws UsageError for port 0.
 HttpEndpoint local_endpoint(const config::Settings& settings);
 
 using PublishRequest = boost::beast::http::request<boost::beast::http::string_body>;
