@@ -17,7 +17,7 @@
 #include <openssl/pem.h>
 
 #include "session/base64url.hpp"
-#include "session/session_service.hpp"
+#include "session/session_checks.hpp"
 #include "switchboard/config.hpp"
 
 namespace switchboard::auth {

@@ -18,6 +18,7 @@
 
 #include "config/settings.hpp"
 #include "session/creation_limiter.hpp"
+#include "session/session_checks.hpp"
 #include "session/claim_token.hpp"
 #include "session/user_index.hpp"
 #include "plugin/plugin_host.hpp"
@@ -42,18 +43,6 @@ struct OpenedSession {
 
 // The error an RPC caller sees for a failed store/transport step.
 Error store_error(const Status& s);
-
-// What limits.session_channel_bytes counts: the sum of the names' bytes.
-uint64_t channel_bytes(const std::vector<std::string>& channels);
-
-// The checks of every session change, worded once. A user id is
-// 1..limits.user_id_bytes bytes (bad_args otherwise).
-bool valid_user_id(const config::Settings& s, std::string_view user);
-Error user_id_error(const config::Settings& s);
-// Channel names: at least one, each 1..limits.channel_name_bytes bytes
-// (invalid_channel otherwise).
-std::optional<Error> check_channel_names(const config::Settings& s,
-                                         const std::vector<std::string>& names);
 
 class SessionService {
  public:
