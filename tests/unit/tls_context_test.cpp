@@ -69,7 +69,7 @@ TEST_CASE("TLS files that cannot serve fail the start, naming the file", "[tls]"
         std::string::npos);
 }
 
-TEST_CASE("a reload takes the new files; a failed one keeps the last good context", "[tls]") {
+TEST_CASE("a reload takes the new files, a failed one keeps the last good context", "[tls]") {
   TempDir dir;
   dir.make("a");
   dir.make("b");
