@@ -167,14 +167,22 @@ def _median(vals):
     return statistics.median(vals) if vals else None
 
 
+def s1_size(tag):
+    """(subscribers, variant) of an S1 tag: "S1-1000" is (1000, ""), "S1-1000-tls"
+    is (1000, "tls")."""
+    size, _, variant = tag[3:].partition("-")
+    return int(size), variant
+
+
 def draw(results, out_dir):
     """Writes the charts of these raw results into out_dir; returns the files written."""
     os.makedirs(out_dir, exist_ok=True)
     servers = _servers(results)
     charts = {}
     s1 = sorted({r["tag"] for r in results if r.get("tag", "").startswith("S1-")},
-                key=lambda t: int(t[3:]))
+                key=s1_size)
     for tag in s1:
+        subs, variant = s1_size(tag)
         series = {}
         for server in servers:
             runs = [r for r in results if r.get("tag") == tag and r["server"] == server]
@@ -192,7 +200,8 @@ def draw(results, out_dir):
             if pts:
                 series[server] = pts
         charts[f"s1-{tag[3:]}.svg"] = line_chart(
-            f"S1 broadcast, {tag[3:]} subscribers (median of the repetitions; hollow: not sustained)",
+            f"S1 broadcast, {subs} subscribers{' over TLS' if variant == 'tls' else ''} "
+            "(median of the repetitions; hollow: not sustained)",
             "offered deliveries/s", "delivered deliveries/s", series)
     groups = []
     for q, key in (("p50", "p50_ms"), ("p99", "p99_ms"), ("p99.9", "p999_ms")):

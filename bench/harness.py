@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ALL_SERVERS = ["switchboard", "socketio", "centrifugo", "nats"]
-ALL_SCENARIOS = ["S1", "S2", "S3", "S4", "S5", "S6"]
+ALL_SCENARIOS = ["S1", "S2", "S3", "S4", "S5", "S6", "S1-TLS", "S4-TLS"]
 
 
 def free_port():
@@ -120,6 +120,7 @@ class Harness:
         self.results = []  # every loadgen result, tagged
         self.skipped = {}
         self.failures = []  # runs that failed (the smoke test fails on any)
+        self.tls_files = None  # (cert, key) made for this run, once a TLS scenario needs them
 
     # ---- servers -------------------------------------------------------------
     def available(self, server):
@@ -132,6 +133,20 @@ class Harness:
         if not ok:
             self.skipped[server] = "not set up (bench/peers/peers.sh setup printed why)"
         return ok
+
+    def tls_env(self):
+        """The settings that put Switchboard's listener on TLS, with a throwaway
+        self-signed P-256 certificate made for this run by the openssl CLI."""
+        if self.tls_files is None:
+            cert, key = os.path.join(self.logs, "tls-cert.pem"), os.path.join(self.logs, "tls-key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                            "-keyout", key, "-out", cert],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.tls_files = (cert, key)
+        cert, key = self.tls_files
+        return {"SWITCHBOARD_SERVER_TLS_CERT": cert, "SWITCHBOARD_SERVER_TLS_KEY": key}
 
     def start(self, server, env=None):
         port = free_port()
@@ -147,9 +162,11 @@ class Harness:
         return Process(argv, port, env, log)
 
     # ---- the load generator ----------------------------------------------------
-    def loadgen(self, tag, server, scenario, port, pids, *extra, pub_port=None):
+    def loadgen(self, tag, server, scenario, port, pids, *extra, pub_port=None, tls=False):
         argv = [os.path.join(self.bin, "switchboard-bench"), "--proto", server,
                 "--url", f"127.0.0.1:{port}", "--scenario", scenario, "--label", server]
+        if tls:
+            argv += ["--tls"]
         if pub_port:
             argv += ["--pub-url", f"127.0.0.1:{pub_port}"]
         for pid in pids:
@@ -169,23 +186,24 @@ class Harness:
         self.results.append(result)
         return result
 
-    def run_on(self, tag, server, scenario, *extra):
-        """One fresh server, one load-generator run; None when it failed."""
+    def run_on(self, tag, server, scenario, *extra, tls=False):
+        """One fresh server, one load-generator run; None when it failed. With
+        tls, the server listens with TLS only and the load generator speaks it."""
         if not self.available(server):
             return None
         try:
-            srv = self.start(server)
+            srv = self.start(server, self.tls_env() if tls else None)
         except Exception as e:  # noqa: BLE001 - reported, the run goes on
             print(f"## {tag} {server}: could not start: {e}")
             self.failures.append(f"{tag} {server}: could not start: {e}")
             return None
         try:
-            return self.loadgen(tag, server, scenario, srv.port, [srv.pid], *extra)
+            return self.loadgen(tag, server, scenario, srv.port, [srv.pid], *extra, tls=tls)
         finally:
             srv.stop()
 
-    def repeat(self, tag, server, scenario, *extra):
-        runs = [self.run_on(tag, server, scenario, *extra) for _ in range(self.args.reps)]
+    def repeat(self, tag, server, scenario, *extra, tls=False):
+        runs = [self.run_on(tag, server, scenario, *extra, tls=tls) for _ in range(self.args.reps)]
         return [r for r in runs if r]
 
     # ---- scenarios -----------------------------------------------------------------
@@ -200,7 +218,7 @@ class Harness:
             return 100 if not isinstance(full, list) else [100]
         return quick if self.args.quick and quick is not None else full
 
-    def s1(self):
+    def s1(self, tls=False):
         sizes = self.size([1000, 5000, 9000], [1000, 9000])
         for subs in sizes:
             rates = self.rates(["20k", "50k", "100k", "200k", "400k", "600k", "800k", "1M",
@@ -210,9 +228,22 @@ class Harness:
             # Four publishing connections, for every server: one connection's
             # requests are read one per event-loop round (fairness), which would
             # cap the publish rate rather than measure fan-out.
-            for server in self.servers:
-                self.repeat(f"S1-{subs}", server, "broadcast", "--subs", subs, "--rates", rates,
-                            "--step-seconds", self.step, "--publishers", 4)
+            for server in self.tls_servers() if tls else self.servers:
+                self.repeat(f"S1-{subs}" + ("-tls" if tls else ""), server, "broadcast",
+                            "--subs", subs, "--rates", rates, "--step-seconds", self.step,
+                            "--publishers", 4, tls=tls)
+
+    # S1-TLS and S4-TLS: S1 and S4 again with Switchboard's listener on TLS
+    # (wss://, a self-signed certificate made for the run), tagged "-tls" so they
+    # sit beside the plain runs in the table. The peers run no TLS variant.
+    def tls_servers(self):
+        return [s for s in self.servers if s == "switchboard"]
+
+    def s1_tls(self):
+        self.s1(tls=True)
+
+    def s4_tls(self):
+        self.s4(tls=True)
 
     def s2(self):
         rates = self.rates(["20k", "50k", "75k", "100k", "150k", "200k", "300k", "400k"],
@@ -230,9 +261,10 @@ class Harness:
                     self.repeat(f"S3-{kind}", server, kind, "--subs", self.size(1000), "--rates", rates,
                                 "--step-seconds", self.step, "--publishers", 2)
 
-    def s4(self):
-        for server in self.servers:
-            self.repeat("S4", server, "idle", "--subs", self.size(9000, 5000))
+    def s4(self, tls=False):
+        for server in self.tls_servers() if tls else self.servers:
+            self.repeat("S4-tls" if tls else "S4", server, "idle", "--subs", self.size(9000, 5000),
+                        tls=tls)
 
     # S5: two servers on one broker (publishes enter one, subscribers sit on the
     # other), once per broker so the hops compare in one run.
@@ -385,7 +417,7 @@ class Harness:
             return f
 
         s1_tags = sorted({r["tag"] for r in self.results if r["tag"].startswith("S1-")},
-                         key=lambda t: int(t[3:]))
+                         key=charts.s1_size)
         for tag in s1_tags:
             add(tag, "max sustained deliveries/s", self.max_sustained, "high",
                 {"S1-1000": ">= 2.5M and >= nats-server", "S1-9000": ">= 1.5M"}.get(tag, ""))
@@ -408,15 +440,18 @@ class Harness:
                 return max(sust, key=lambda x: x["offered"])[key] if sust else None
             return f
 
-        add("S1-1000", "server CPU us/delivery at max sustained", at_best("cpu_us_per_delivery"),
-            "low", "<= 1/10 of Socket.IO")
-        add("S1-1000", "deliveries per WebSocket frame at max sustained",
-            at_best("deliveries_per_frame"), "high")
-        add("S1-1000", "p50 ms at 100k/s", at(100e3, "p50_ms"), "low")
-        add("S1-1000", "p99 ms at 100k/s", at(100e3, "p99_ms"), "low", "<= 10 and <= 1/2 nats-server")
-        add("S1-1000", "last-subscriber p99 ms at 100k/s", at(100e3, "last_p99_ms"), "low")
-        add("S1-1000", "server CPU us/delivery at 100k/s", at(100e3, "cpu_us_per_delivery"),
-            "low")
+        for tag in ("S1-1000", "S1-1000-tls"):  # plain, then the same over TLS
+            plain = tag == "S1-1000"
+            add(tag, "server CPU us/delivery at max sustained", at_best("cpu_us_per_delivery"),
+                "low", "<= 1/10 of Socket.IO" if plain else "")
+            add(tag, "deliveries per WebSocket frame at max sustained",
+                at_best("deliveries_per_frame"), "high")
+            add(tag, "p50 ms at 100k/s", at(100e3, "p50_ms"), "low")
+            add(tag, "p99 ms at 100k/s", at(100e3, "p99_ms"), "low",
+                "<= 10 and <= 1/2 nats-server" if plain else "")
+            add(tag, "last-subscriber p99 ms at 100k/s", at(100e3, "last_p99_ms"), "low")
+            add(tag, "server CPU us/delivery at 100k/s", at(100e3, "cpu_us_per_delivery"),
+                "low")
         add("S2", "max sustained deliveries/s", self.max_sustained, "high")
         add("S2", "deliveries per server CPU-second at 50k/s",
             lambda r: 1e6 / v if (v := at(50e3, "cpu_us_per_delivery")(r)) else None, "high",
@@ -425,9 +460,11 @@ class Harness:
             add(f"S3-{kind}", "max sustained deliveries/s", self.max_sustained,
                 "high")
             add(f"S3-{kind}", "p99 ms at 10k/s", at(10e3, "p99_ms"), "low")
-        add("S4", "bytes per idle connection", lambda r: r["bytes_per_connection"], "low",
-            "<= 4096")
-        add("S4", "connects/s", lambda r: r["connects_per_s"], "high")
+        for tag in ("S4", "S4-tls"):  # plain, then the same over TLS
+            add(tag, "bytes per idle connection", lambda r: r["bytes_per_connection"], "low",
+                "<= 4096" if tag == "S4" else "")
+            add(tag, "connects/s", lambda r: r["connects_per_s"], "high")
+            add(tag, "server CPU us per connect", lambda r: r.get("cpu_us_per_connect"), "low")
         for broker, label in (("redis", "Redis"), ("nats", "NATS"), ("kafka", "Kafka")):
             tag = f"S5-{broker}"
             add(tag, "max sustained deliveries/s", self.max_sustained, "high",
@@ -492,7 +529,7 @@ class Harness:
         for s in wanted:
             if s not in ALL_SCENARIOS:
                 sys.exit(f"unknown scenario {s} ({', '.join(ALL_SCENARIOS)})")
-            getattr(self, s.lower())()
+            getattr(self, s.lower().replace("-", "_"))()
         table = self.table()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = os.path.join(self.build, "results")
@@ -534,7 +571,9 @@ def machine():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", help="the Release build directory (not needed for --render, --charts)")
-    p.add_argument("--only", default="", help="comma-separated scenarios (S1..S6)")
+    p.add_argument("--only", default="",
+                   help="comma-separated scenarios: S1..S6, and S1-TLS, S4-TLS (S1, S4 with "
+                        "Switchboard on TLS; tagged -tls in the table)")
     p.add_argument("--servers", default=",".join(ALL_SERVERS),
                    help="comma-separated: switchboard,socketio,centrifugo,nats")
     p.add_argument("--brokers", default="redis,nats,kafka",

@@ -1,92 +1,181 @@
 #include "connection.hpp"
 
 #include <chrono>
+#include <optional>
+#include <type_traits>
+
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace switchboard::bench {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = net::ssl;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 namespace {
 constexpr auto kConnectTimeout = std::chrono::seconds(30);
 constexpr size_t kReadMessageMax = 64u << 20;
+
+// The client side of every TLS connection of this process. The certificate is
+// not verified: the benchmark measures the cost of the encryption against a
+// server it started itself with a throwaway certificate.
+ssl::context& client_tls() {
+  static ssl::context ctx = [] {
+    ssl::context c(ssl::context::tls_client);
+    c.set_verify_mode(ssl::verify_none);
+    return c;
+  }();
+  return ctx;
+}
+
+// A Connection over `Next`: beast::tcp_stream (ws://) or
+// beast::ssl_stream<beast::tcp_stream> (wss://).
+template <class Next>
+class StreamConnection final : public Connection {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Next, beast::tcp_stream>;
+
+  StreamConnection(net::io_context& ioc, const Endpoint& ep, const Protocol& proto,
+                   ConnectionEvents& events, size_t index, std::vector<SetupStep> setup)
+      : Connection(ioc, ep, proto, events, index, std::move(setup)) {}
+
+  void start() override {
+    reset();
+    if constexpr (kTls) ws_.emplace(ioc_, client_tls());
+    else ws_.emplace(ioc_);
+    ws_->read_message_max(kReadMessageMax);
+    ws_->binary(proto_.binary());
+    ws_->auto_fragment(false);
+    ws_->set_option(websocket::stream_base::decorator([cookie = cookie_](websocket::request_type& r) {
+      r.set(http::field::user_agent, "switchboard-bench");
+      if (!cookie.empty()) r.set(http::field::cookie, cookie);
+    }));
+    // Covers the connect and, under TLS, its handshake.
+    beast::get_lowest_layer(*ws_).expires_after(kConnectTimeout);
+    ++pending_;
+    beast::get_lowest_layer(*ws_).async_connect(
+        tcp::endpoint(net::ip::make_address(ep_.host), ep_.port),
+        [self = shared()](beast::error_code ec) { self->on_connect(ec); });
+  }
+
+ private:
+  std::shared_ptr<StreamConnection> shared() {
+    return std::static_pointer_cast<StreamConnection>(shared_from_this());
+  }
+
+  void on_connect(beast::error_code ec) {
+    --pending_;
+    if (ec || state_ == State::failed) return fail("connect: " + ec.message()), op_done();
+    beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true));
+    if constexpr (kTls) {
+      ++pending_;
+      ws_->next_layer().async_handshake(ssl::stream_base::client,
+                                        [self = shared()](beast::error_code e) {
+                                          --self->pending_;
+                                          if (e || self->state_ == State::failed)
+                                            return self->fail("TLS handshake: " + e.message()),
+                                                   self->op_done();
+                                          self->upgrade();
+                                        });
+    } else {
+      upgrade();
+    }
+  }
+
+  void upgrade() {
+    beast::get_lowest_layer(*ws_).expires_never();
+    ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ++pending_;
+    ws_->async_handshake(upgrade_, ep_.host + ":" + std::to_string(ep_.port), proto_.target(),
+                         [self = shared()](beast::error_code e) {
+                           --self->pending_;
+                           if (e || self->state_ == State::failed)
+                             return self->fail("upgrade: " + e.message()), self->op_done();
+                           self->on_upgraded();
+                           self->read();
+                         });
+  }
+
+  void read() {
+    ++pending_;
+    ws_->async_read(in_, [self = shared()](beast::error_code ec, size_t n) {
+      --self->pending_;
+      if (ec || self->state_ == State::failed) return self->on_read_error(ec);
+      self->on_frame(n);
+      if (self->state_ != State::failed) self->read();
+      self->op_done();
+    });
+  }
+
+  void write() override {
+    writing_ = true;
+    ++pending_;
+    ws_->async_write(net::buffer(out_.front()),
+                     [self = shared()](beast::error_code ec, size_t) { self->on_written(ec); });
+  }
+
+  void close_socket() override {
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws_).socket().close(ignored);
+  }
+
+  uint16_t close_code() const override { return ws_->reason().code; }
+
+  std::optional<websocket::stream<Next>> ws_;
+};
+
 }  // namespace
+
+std::shared_ptr<Connection> Connection::make(net::io_context& ioc, const Endpoint& ep,
+                                             const Protocol& proto, ConnectionEvents& events,
+                                             size_t index, std::vector<SetupStep> setup) {
+  if (ep.tls)
+    return std::make_shared<StreamConnection<beast::ssl_stream<beast::tcp_stream>>>(
+        ioc, ep, proto, events, index, std::move(setup));
+  return std::make_shared<StreamConnection<beast::tcp_stream>>(ioc, ep, proto, events, index,
+                                                               std::move(setup));
+}
 
 Connection::Connection(net::io_context& ioc, const Endpoint& ep, const Protocol& proto,
                        ConnectionEvents& events, size_t index, std::vector<SetupStep> setup)
     : ioc_(ioc), ep_(ep), proto_(proto), events_(events), index_(index), setup_(std::move(setup)) {}
 
-void Connection::start() {
+void Connection::reset() {
   // A reconnecting Switchboard client gets its channels and user back from its
   // session; the other protocols ask again.
   setup_at_ = restart_ && proto_.restores_subscriptions() ? setup_.size() : 0;
-  ws_.emplace(ioc_);
   in_.clear();
   out_.clear();
   writing_ = false;
   restart_ = false;
   reported_ = false;
   state_ = State::connecting;
-  ws_->read_message_max(kReadMessageMax);
-  ws_->binary(proto_.binary());
-  ws_->auto_fragment(false);
-  ws_->set_option(websocket::stream_base::decorator([cookie = cookie_](websocket::request_type& r) {
-    r.set(http::field::user_agent, "switchboard-bench");
-    if (!cookie.empty()) r.set(http::field::cookie, cookie);
-  }));
-  beast::get_lowest_layer(*ws_).expires_after(kConnectTimeout);
-  ++pending_;
-  beast::get_lowest_layer(*ws_).async_connect(
-      tcp::endpoint(net::ip::make_address(ep_.host), ep_.port),
-      [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
 }
 
-void Connection::on_connect(beast::error_code ec) {
-  --pending_;
-  if (ec || state_ == State::failed) return fail("connect: " + ec.message()), op_done();
-  beast::get_lowest_layer(*ws_).expires_never();
-  beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true));
-  ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-  ++pending_;
-  ws_->async_handshake(upgrade_, ep_.host + ":" + std::to_string(ep_.port), proto_.target(),
-                       [self = shared_from_this()](beast::error_code e) { self->on_upgrade(e); });
-}
-
-void Connection::on_upgrade(beast::error_code ec) {
-  --pending_;
-  if (ec || state_ == State::failed) return fail("upgrade: " + ec.message()), op_done();
+void Connection::on_upgraded() {
   if (auto it = upgrade_.find(http::field::set_cookie); it != upgrade_.end()) {
     std::string_view v = it->value();
     cookie_ = std::string(v.substr(0, v.find(';')));
   }
   state_ = State::handshake;
   if (auto f = proto_.open_frame(); !f.empty()) send(std::move(f));
-  read();
 }
 
-void Connection::read() {
-  ++pending_;
-  ws_->async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t n) {
-    self->on_read(ec, n);
-  });
+void Connection::on_read_error(beast::error_code ec) {
+  if (ec == websocket::error::closed)
+    fail("closed by the server with code " + std::to_string(close_code()));
+  else
+    fail("read: " + ec.message());
+  op_done();
 }
 
-void Connection::on_read(beast::error_code ec, size_t n) {
-  --pending_;
-  if (ec || state_ == State::failed) {
-    if (ec == websocket::error::closed)
-      fail("closed by the server with code " + std::to_string(ws_->reason().code));
-    else
-      fail("read: " + ec.message());
-    return op_done();
-  }
+void Connection::on_frame(size_t n) {
   handle(std::string_view(static_cast<const char*>(in_.cdata().data()), n));
   in_.consume(n);
-  if (state_ != State::failed) read();
-  op_done();
 }
 
 void Connection::handle(std::string_view f) {
@@ -132,20 +221,15 @@ void Connection::send(std::string frame) {
   if (!writing_) write();
 }
 
-void Connection::write() {
-  writing_ = true;
-  ++pending_;
-  ws_->async_write(net::buffer(out_.front()),
-                   [self = shared_from_this()](beast::error_code ec, size_t) {
-                     self->writing_ = false;
-                     --self->pending_;
-                     if (ec || self->state_ == State::failed) {
-                       self->fail("write: " + ec.message());
-                       return self->op_done();
-                     }
-                     self->out_.pop_front();
-                     if (!self->out_.empty()) self->write();
-                   });
+void Connection::on_written(beast::error_code ec) {
+  writing_ = false;
+  --pending_;
+  if (ec || state_ == State::failed) {
+    fail("write: " + ec.message());
+    return op_done();
+  }
+  out_.pop_front();
+  if (!out_.empty()) write();
 }
 
 void Connection::drop_and_reconnect() {
@@ -159,8 +243,7 @@ void Connection::fail(const std::string& why) {
   if (state_ == State::failed) return;
   state_ = State::failed;
   fail_reason_ = why;
-  beast::error_code ignored;
-  beast::get_lowest_layer(*ws_).socket().close(ignored);
+  close_socket();
 }
 
 void Connection::op_done() {

@@ -51,6 +51,7 @@ struct Options {
   double storm_rate = 50;  // publishes/s during the reconnect storm
   bool keep_going = false;
   bool expect_lossless = false;
+  bool tls = false;
 };
 
 void usage() {
@@ -61,6 +62,9 @@ void usage() {
   --url HOST:PORT      where subscribers connect
   --pub-url HOST:PORT  where the publisher connects (default: --url; another
                        server for the broker-hop scenario)
+  --tls                every connection (subscribers and publisher) speaks TLS
+                       (wss://); the server's certificate is NOT verified (this
+                       measures the cost of encryption, not a secure client)
   --scenario S         broadcast  1 channel, every subscriber in it (S1, S5)
                        rooms      personal channel + 10-member group each; publishes
                                   alternate group / personal (S2)
@@ -131,6 +135,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--window") o.window = std::stoul(value());
     else if (a == "--server-pid") o.server_pids.push_back(std::stoi(value()));
     else if (a == "--storm-rate") o.storm_rate = parse_rate(value());
+    else if (a == "--tls") o.tls = true;
     else if (a == "--keep-going") o.keep_going = true;
     else if (a == "--expect-lossless") o.expect_lossless = true;
     else if (a == "--label") o.label = value();
@@ -139,6 +144,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.sub.port == 0) die("--url HOST:PORT is required");
   if (!pub_set) o.pub = o.sub;
+  o.sub.tls = o.pub.tls = o.tls;
   if (o.payload < kMarkerBytes) die("--payload must be at least " + std::to_string(kMarkerBytes));
   if (o.subs == 0) die("--subs must be at least 1");
   if (o.workers == 0) o.workers = std::max<size_t>(2, (o.subs + 3999) / 4000);
@@ -233,7 +239,7 @@ std::vector<WorkerHandle> spawn_workers(const Options& o, Setup setup) {
   for (size_t w = 0, first = 0; first < o.subs; ++w, first += per) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair failed");
-    WorkerPlan plan{o.proto, o.sub.host, o.sub.port, setup, first,
+    WorkerPlan plan{o.proto, o.sub.host, o.sub.port, o.tls, setup, first,
                     std::min(per, o.subs - first), o.window};
     std::cout.flush();
     pid_t pid = fork();
@@ -315,6 +321,7 @@ json::object header(const Options& o) {
   doc["subs"] = o.subs;
   doc["payload"] = o.payload;
   doc["publishers"] = o.publishers;
+  doc["tls"] = o.tls;
   return doc;
 }
 

@@ -37,6 +37,7 @@ struct WorkerPlan {
   std::string protocol;
   std::string host;
   uint16_t port = 0;
+  bool tls = false;  // wss://
   Setup setup = Setup::none;
   size_t first = 0;    // subscriber indices [first, first + count)
   size_t count = 0;

@@ -10,8 +10,7 @@ Publisher::Publisher(const Protocol& proto, const Endpoint& ep, size_t connectio
   if (connections == 0 || connections > kMaxPublishers)
     throw std::invalid_argument("publishers must be 1.." + std::to_string(kMaxPublishers));
   for (size_t i = 0; i < connections; ++i)
-    conns_.push_back(std::make_shared<Connection>(ioc_, ep_, proto_, *this, i,
-                                                  std::vector<SetupStep>{}));
+    conns_.push_back(Connection::make(ioc_, ep_, proto_, *this, i, std::vector<SetupStep>{}));
   thread_ = std::thread([this] { ioc_.run(); });
 }
 

@@ -200,8 +200,8 @@ class Worker final : public ConnectionEvents {
     size_t done = batch_ok_ + batch_failed_;
     while (started_ < batch_end_ && started_ - batch_begin_ - done < plan_.window) {
       size_t i = plan_.first + started_;
-      auto c = std::make_shared<Connection>(ioc_, Endpoint{plan_.host, plan_.port}, *proto_, *this,
-                                            i, setup_for(plan_.setup, i));
+      auto c = Connection::make(ioc_, Endpoint{plan_.host, plan_.port, plan_.tls}, *proto_, *this,
+                                i, setup_for(plan_.setup, i));
       conns_.push_back(c);
       ++started_;
       c->start();

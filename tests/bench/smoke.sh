@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark harness in miniature (CI): every scenario S1-S6 with a hundred
 # connections and low rates, against Switchboard and nats-server's WebSocket
-# listener (the peer CI installs), through the same harness and load generator
-# as bench/run. It passes when every run delivered every message exactly once
+# listener (the peer CI installs), plus S1 and S4 against Switchboard on TLS
+# (S1-TLS, S4-TLS: the load generator's wss:// path), through the same harness
+# and load generator as bench/run. It passes when every run delivered every message exactly once
 # and in order; no timing is checked.
 #   smoke.sh <build dir> <source dir>
 set -euo pipefail
