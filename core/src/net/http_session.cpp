@@ -50,6 +50,9 @@ void HttpSession::run() {
   Result<std::shared_ptr<ConnectionLimiter::Ticket>> ticket = ctx_.limiter->acquire(peer_ip_);
   if (!ticket) {
     observe::bump(ctx_.metrics.connections_refused);
+    // Under TLS the 503 would need the handshake the cap is there to save: the
+    // connection just closes.
+    if (tls_) return;
     return reject(http::status::service_unavailable, ticket.status().message());
   }
   ticket_ = std::move(ticket.value());
